@@ -1,0 +1,7 @@
+"""`python -m prediris_api`: serve the API (see prediris_api.server)."""
+
+import sys
+
+from prediris_api.server import main
+
+sys.exit(main())

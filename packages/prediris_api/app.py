@@ -1,0 +1,83 @@
+"""The Flask application factory: settings, the verified model, codecs, metrics and routes."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import fields
+
+import sklearn
+from flask import Flask
+
+import prediris_model
+from prediris_api import problems
+from prediris_api.codecs import PredictDecoder, PredictEncoder
+from prediris_api.problems import PROBLEM_TYPES, Problem
+from prediris_api.routes import BLUEPRINTS
+from prediris_api.runtime import ModelRuntime
+from prediris_api.service import EXTENSION, Service
+from prediris_api.settings import Settings
+from prediris_metrics import PredirisMetrics, default_metrics
+from prediris_metrics import init_app as init_metrics
+
+log = logging.getLogger("prediris")
+_SETTING_NAMES = {item.name for item in fields(Settings)}
+SHED_REASONS = ("overloaded", "shutting-down")
+
+
+def create_app(test_config: Mapping | None = None) -> Flask:
+    """Build the app. `test_config` may hold Settings fields (lower case), Flask keys (upper case),
+    `settings` (a whole Settings) and `metrics` (a PredirisMetrics bound to a test registry)."""
+    test_config = dict(test_config or {})
+    settings = test_config.pop("settings", None) or Settings.from_env(
+        **{key: test_config.pop(key) for key in list(test_config) if key in _SETTING_NAMES}
+    )
+    metrics = test_config.pop("metrics", None) or default_metrics()
+
+    app = Flask(__name__)
+    # Flask answers 413 past this size; waitress's own limit is a larger backstop (see server.py).
+    app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.config.update(test_config)
+    app.json.sort_keys = False
+    app.json.compact = True
+
+    loaded = prediris_model.load(settings.model_dir, settings.model_sha256 or None)
+    runtime = ModelRuntime(loaded, combine_max_rows=settings.combine_max_rows, on_batch=metrics.model_batch_rows.observe)
+    app.extensions[EXTENSION] = Service(
+        settings=settings,
+        runtime=runtime,
+        decoder=PredictDecoder(runtime.feature_names, settings.max_batch_rows),
+        encoder=PredictEncoder(runtime.class_names, runtime.version),
+        metrics=metrics,
+    )
+
+    init_metrics(app, metrics)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    problems.init_app(app, on_problem=_count_problem(metrics))
+    _describe_model(metrics, runtime, app)
+    log.info("model %s version %s loaded and verified from %s", loaded.card["name"], runtime.version, loaded.path)
+    return app
+
+
+def _count_problem(metrics: PredirisMetrics):
+    def count(problem: Problem) -> None:
+        if problem.slug in SHED_REASONS:
+            metrics.shed_requests.labels(problem.slug).inc()
+        elif problem.status < 500:
+            metrics.invalid_requests.labels(problem.slug).inc()
+
+    return count
+
+
+def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask) -> None:
+    metrics.model_info.clear()
+    metrics.model_info.labels(
+        runtime.card["name"], runtime.version, sklearn.__version__, runtime.card.get("versions", {}).get("scikit-learn", "unknown")
+    ).set(1)
+    routes = [
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        if rule.rule in ("/predict", "/health/live", "/health/ready", "/v2/models/<name>/infer")
+    ]
+    invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in SHED_REASONS]
+    metrics.prepare(runtime.class_names, runtime.feature_names, invalid, SHED_REASONS, routes)

@@ -1,0 +1,250 @@
+"""Request decoding and validation, and response encoding: the layer between HTTP and the model.
+
+Decoders turn a body into a float64 array of shape (n, 4) or raise a `Problem` whose `errors`
+point (RFC 6901) at every offending value. Encoders build the JSON replies. Nothing here knows
+about Flask routing or scikit-learn.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from prediris_api.problems import Problem
+
+MAX_REPORTED_ERRORS = 10
+JSON_MEDIA_TYPES = ("application/json",)
+_ALIASES = {"x", "inputs", "instances", "data", "features", "rows", "x_test", "input"}
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    rows: np.ndarray
+    batch: bool
+
+
+def check_media_type(mimetype: str | None) -> None:
+    """Accept application/json and any application/*+json type (parameters such as charset are fine)."""
+    if mimetype in JSON_MEDIA_TYPES or (mimetype and mimetype.startswith("application/") and mimetype.endswith("+json")):
+        return
+    shown = mimetype or "none"
+    raise Problem("unsupported-media-type", f"Content-Type is {shown}; send the body as application/json")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value; send finite numbers")
+
+
+def parse_json(body: bytes):
+    """Parse a JSON body strictly: no NaN/Infinity literals, no invalid UTF-8, bounded nesting."""
+    if not body.strip():
+        raise Problem("empty-body", 'the body is empty; send a JSON object such as {"X": [5.1, 3.5, 1.4, 0.2]}')
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise Problem("invalid-json", f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise Problem("invalid-json", "the body nests arrays or objects too deeply to be a prediction request") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem("invalid-json", f"the body is not valid JSON: {error}") from None
+
+
+class _Errors:
+    """Collects pointer/detail pairs; the first problem slug decides the status."""
+
+    def __init__(self):
+        self.items: list[dict] = []
+        self.slug: str | None = None
+
+    def add(self, slug: str, pointer: str, detail: str) -> None:
+        self.slug = self.slug or slug
+        if len(self.items) < MAX_REPORTED_ERRORS:
+            self.items.append({"pointer": pointer, "detail": detail})
+
+    def raise_if_any(self, summary: str) -> None:
+        if self.items:
+            first = self.items[0]["detail"]
+            more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
+            raise Problem(self.slug, f"{summary}: {self.items[0]['pointer']} {first}{more}", self.items)
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        return f"the string {json.dumps(shown)}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _number(value, pointer: str, errors: _Errors) -> float:
+    kind = type(value)
+    if kind is float:
+        number = value
+    elif kind is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            errors.add("invalid-value", pointer, "is too large to be a measurement")
+            return 0.0
+    else:
+        if isinstance(value, (list, dict)):
+            errors.add("invalid-shape", pointer, f"must be a number, got {_describe(value)} (nested deeper than a batch of rows)")
+        else:
+            errors.add("invalid-value", pointer, f"must be a number, got {_describe(value)}")
+        return 0.0
+    if not math.isfinite(number):
+        errors.add("invalid-value", pointer, "overflows to infinity; send a finite number")
+        return 0.0
+    if number < 0:
+        errors.add("invalid-value", pointer, f"is {number:g}; measurements cannot be negative")
+    return number
+
+
+class PredictDecoder:
+    """Decodes `POST /predict` bodies for a model with the given feature names."""
+
+    def __init__(self, feature_names: tuple[str, ...], max_rows: int):
+        self.feature_names = feature_names
+        self.width = len(feature_names)
+        self.max_rows = max_rows
+        self._known = set(feature_names)
+
+    def decode(self, body: bytes) -> PredictRequest:
+        document = parse_json(body)
+        if type(document) is not dict:
+            raise Problem("not-an-object", f'the body is {_describe(document)}; send an object such as {{"X": [5.1, 3.5, 1.4, 0.2]}}')
+        if "X" not in document:
+            raise Problem("missing-field", _missing_x_detail(document), [{"pointer": "/X", "detail": "is required"}])
+        if len(document) > 1:
+            unknown = sorted(key for key in document if key != "X")
+            raise Problem(
+                "unknown-field",
+                f'unknown member{"s" if len(unknown) > 1 else ""} {", ".join(json.dumps(key) for key in unknown)}; the body takes only "X"',
+                [{"pointer": _pointer("", key), "detail": "is not a known member"} for key in unknown[:MAX_REPORTED_ERRORS]],
+            )
+        x = document["X"]
+        # Fast path: one row of plain floats, the shape of almost every request.
+        if type(x) is list and len(x) == self.width and all(type(v) is float and 0.0 <= v < math.inf for v in x):
+            return PredictRequest(np.array((x,), dtype=np.float64), batch=False)
+        errors = _Errors()
+        if type(x) is dict:
+            row = self._named_row(x, "/X", errors)
+            errors.raise_if_any("invalid features")
+            return PredictRequest(np.array((row,), dtype=np.float64), batch=False)
+        if type(x) is not list:
+            raise Problem(
+                "invalid-shape",
+                f'"X" is {_describe(x)}; send a row of {self.width} numbers, an object of named features, or a list of rows',
+                [{"pointer": "/X", "detail": "must be an array or an object"}],
+            )
+        if not x:
+            raise Problem(
+                "invalid-shape",
+                '"X" is empty; send one row of 4 numbers or a non-empty list of rows',
+                [{"pointer": "/X", "detail": "must not be empty"}],
+            )
+        if all(type(item) in (list, dict) for item in x):
+            return self._batch(x, errors)
+        if any(type(item) in (list, dict) for item in x):
+            raise Problem(
+                "invalid-shape",
+                '"X" mixes numbers and rows; send either one row or a list of rows',
+                [{"pointer": "/X", "detail": "mixes numbers and rows"}],
+            )
+        row = self._row(x, "/X", errors)
+        errors.raise_if_any("invalid features")
+        return PredictRequest(np.array((row,), dtype=np.float64), batch=False)
+
+    def _batch(self, rows: list, errors: _Errors) -> PredictRequest:
+        if len(rows) > self.max_rows:
+            raise Problem(
+                "batch-too-large",
+                f"the batch has {len(rows)} rows, over the limit of {self.max_rows}; split it",
+                [{"pointer": "/X", "detail": f"has {len(rows)} rows"}],
+            )
+        decoded = [
+            self._named_row(row, f"/X/{index}", errors) if type(row) is dict else self._row(row, f"/X/{index}", errors)
+            for index, row in enumerate(rows)
+        ]
+        errors.raise_if_any("invalid batch")
+        return PredictRequest(np.array(decoded, dtype=np.float64), batch=True)
+
+    def _row(self, values: list, pointer: str, errors: _Errors) -> list[float]:
+        if len(values) != self.width:
+            errors.add("invalid-shape", pointer, f"has {len(values)} values; expected {self.width} ({', '.join(self.feature_names)})")
+            return [0.0] * self.width
+        return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
+
+    def _named_row(self, values: dict, pointer: str, errors: _Errors) -> list[float]:
+        for key in values:
+            if key not in self._known:
+                errors.add("unknown-field", _pointer(pointer, key), f"is not a feature; the features are {', '.join(self.feature_names)}")
+        row = []
+        for name in self.feature_names:
+            if name not in values:
+                errors.add("missing-field", _pointer(pointer, name), "is required")
+                row.append(0.0)
+            else:
+                row.append(_number(values[name], _pointer(pointer, name), errors))
+        return row
+
+
+def _pointer(base: str, key: str) -> str:
+    return f"{base}/{key.replace('~', '~0').replace('/', '~1')}"
+
+
+def _missing_x_detail(document: dict) -> str:
+    near = [key for key in document if key.strip().lower() in _ALIASES]
+    if near:
+        return f'"X" is required; found {json.dumps(near[0])} — did you mean "X"? (member names are case-sensitive)'
+    return '"X" is required, e.g. {"X": [5.1, 3.5, 1.4, 0.2]}'
+
+
+def check_numbers(values: list, pointer: str, errors: _Errors) -> list[float]:
+    """Validate a flat list of feature values (used by the V2 codec)."""
+    return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
+
+
+def dumps(document) -> bytes:
+    """Encode a reply compactly; NaN can never be produced by the model's probabilities."""
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+
+
+class PredictEncoder:
+    """Builds `/predict` replies from class ids and probabilities."""
+
+    def __init__(self, class_names: tuple[str, ...], model_version: str):
+        self.class_names = class_names
+        self.model_version = model_version
+
+    def row(self, label: int, proba: list[float]) -> dict:
+        return {
+            "prediction": self.class_names[label],
+            "class_id": label,
+            "probabilities": dict(zip(self.class_names, proba, strict=True)),
+        }
+
+    def encode(self, request: PredictRequest, labels: np.ndarray, proba: np.ndarray, warnings: list) -> bytes:
+        label_list = labels.tolist()
+        proba_list = proba.tolist()
+        if request.batch:
+            document = {
+                "predictions": [self.row(label, p) for label, p in zip(label_list, proba_list, strict=True)],
+                "model_version": self.model_version,
+            }
+        else:
+            document = self.row(label_list[0], proba_list[0])
+            document["model_version"] = self.model_version
+        if warnings:
+            if not request.batch:
+                warnings = [{key: value for key, value in item.items() if key != "row"} for item in warnings]
+            document["warnings"] = warnings
+        return dumps(document)

@@ -1,0 +1,146 @@
+"""RFC 9457 problem details: one error class, a registry of problem types, one Flask handler.
+
+Every error the API answers is a `Problem`: a status, a stable slug (also the `reason` label of
+`prediris_invalid_requests_total`), a detail naming the bad value, and `errors` pointing at it.
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+    description: str
+
+
+_TYPES = [
+    ProblemType(
+        "invalid-json",
+        400,
+        "Body is not valid JSON",
+        "The request body could not be parsed as JSON (RFC 8259). NaN and Infinity are not JSON.",
+    ),
+    ProblemType("empty-body", 400, "Empty body", 'The request has no body; send a JSON object such as {"X": [5.1, 3.5, 1.4, 0.2]}.'),
+    ProblemType("unsupported-media-type", 415, "Unsupported media type", "Send the body with Content-Type: application/json."),
+    ProblemType("body-too-large", 413, "Body too large", "The body is over the configured size limit (PREDIRIS_MAX_BODY_BYTES)."),
+    ProblemType("not-an-object", 400, "Body is not a JSON object", 'The top level of the body must be an object with an "X" member.'),
+    ProblemType("missing-field", 400, "Missing field", "A required member is absent."),
+    ProblemType("unknown-field", 400, "Unknown field", "The body has a member the API does not know; it is refused rather than ignored."),
+    ProblemType(
+        "invalid-shape",
+        400,
+        "Invalid shape",
+        '"X" must be one row of 4 features, an object of named features, or a non-empty list of rows of equal length.',
+    ),
+    ProblemType(
+        "batch-too-large", 413, "Batch too large", "The batch has more rows than the configured limit (PREDIRIS_MAX_BATCH_ROWS); split it."
+    ),
+    ProblemType(
+        "invalid-value",
+        400,
+        "Invalid feature value",
+        "Features are finite, non-negative numbers in centimetres; strings, booleans, nulls and overflowing numbers are refused.",
+    ),
+    ProblemType("not-found", 404, "Not found", "No route matches this path; see /openapi.json."),
+    ProblemType(
+        "method-not-allowed",
+        405,
+        "Method not allowed",
+        "The route exists but not for this method; the Allow header lists the methods it takes.",
+    ),
+    ProblemType("bad-request", 400, "Bad request", "The request could not be understood."),
+    ProblemType("overloaded", 503, "Overloaded", "The replica is at its admission limit; retry after the Retry-After delay."),
+    ProblemType("shutting-down", 503, "Shutting down", "The replica is draining before it stops; retry, another replica will answer."),
+    ProblemType("not-ready", 503, "Not ready", "The model is not loaded and verified yet."),
+    ProblemType("internal-error", 500, "Internal error", "An unexpected error; it was logged on the server."),
+]
+PROBLEM_TYPES = {problem_type.slug: problem_type for problem_type in _TYPES}
+
+
+def type_uri(slug: str) -> str:
+    """Return the problem's `type`: a relative URI that the API itself documents."""
+    return f"/problems/{slug}"
+
+
+class Problem(Exception):
+    """An error answered as application/problem+json."""
+
+    def __init__(self, slug: str, detail: str, errors: list[dict] | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.type = PROBLEM_TYPES[slug]
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    @property
+    def slug(self) -> str:
+        return self.type.slug
+
+    @property
+    def status(self) -> int:
+        return self.type.status
+
+    def to_dict(self, instance: str | None = None) -> dict:
+        body = {"type": type_uri(self.slug), "title": self.type.title, "status": self.status, "detail": self.detail}
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    """Render a Problem as a Flask response."""
+    response = Response(json.dumps(problem.to_dict(instance)), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def from_http_exception(error: HTTPException) -> Problem:
+    """Translate werkzeug's routing and size errors into problems."""
+    if error.code == 404:
+        return Problem("not-found", f"no route for {request.path}; see /openapi.json for the routes")
+    if error.code == 405:
+        allowed = ", ".join(sorted(error.valid_methods or []))
+        return Problem(
+            "method-not-allowed", f"{request.method} is not allowed on {request.path}; use {allowed}", headers={"Allow": allowed}
+        )
+    if error.code == 413:
+        return Problem("body-too-large", "the body is larger than the configured limit")
+    if error.code == 415:
+        return Problem("unsupported-media-type", "send the body with Content-Type: application/json")
+    return Problem("bad-request", error.description or "the request could not be understood")
+
+
+def init_app(app: Flask, on_problem: Callable[[Problem], None] | None = None) -> None:
+    """Register the handlers that turn every error into problem+json; `on_problem` sees each one."""
+
+    def answer(problem: Problem) -> Response:
+        if on_problem is not None:
+            on_problem(problem)
+        return problem_response(problem, request.path)
+
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem):
+        return answer(problem)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        return answer(from_http_exception(error))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(Problem("internal-error", "an unexpected error occurred; it was logged on the server"), request.path)

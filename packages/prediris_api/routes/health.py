@@ -1,0 +1,35 @@
+"""Liveness, readiness and the index: what probes and people call first."""
+
+from flask import Blueprint, jsonify
+
+from prediris_api.problems import Problem
+from prediris_api.service import service
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health/live")
+def live():
+    """The process answers: restart it only when this fails."""
+    return jsonify(status="live")
+
+
+@bp.get("/health/ready")
+def ready():
+    """Ready once the model is loaded and verified, until the process starts draining."""
+    state = service()
+    if not state.ready:
+        raise Problem("shutting-down", "this replica is draining before it stops", headers={"Retry-After": "1"})
+    return jsonify(status="ready", model_version=state.runtime.version)
+
+
+@bp.get("/")
+def index():
+    state = service()
+    return jsonify(
+        name="prediris",
+        model="iris-knn",
+        model_version=state.runtime.version,
+        routes=["/predict", "/health/live", "/health/ready", "/model", "/openapi.json", "/metrics", "/v2"],
+        try_it='curl -X POST -H "Content-Type: application/json" -d \'{"X": [5.1,3.5,1.4,0.2]}\' <this URL>/predict',
+    )

@@ -1,0 +1,104 @@
+"""The Open Inference Protocol V2 REST routes, so KServe/MLServer/Triton clients work unchanged.
+
+Errors here answer `{"error": "..."}` as the protocol specifies, not problem+json.
+"""
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from prediris_api.codecs import check_media_type, parse_json
+from prediris_api.openapi import MODEL_NAME
+from prediris_api.problems import Problem, from_http_exception
+from prediris_api.service import service
+from prediris_api.v2codec import decode_infer, encode_infer
+
+bp = Blueprint("v2", __name__, url_prefix="/v2")
+SERVER_VERSION = "0.1.0"
+
+
+@bp.errorhandler(Problem)
+def _problem(problem: Problem):
+    service().metrics.invalid_requests.labels(problem.slug).inc()
+    return jsonify(error=problem.detail), problem.status
+
+
+@bp.errorhandler(HTTPException)
+def _http(error: HTTPException):
+    problem = from_http_exception(error)
+    return jsonify(error=problem.detail), problem.status
+
+
+def _model(name: str, version: str | None = None):
+    state = service()
+    if name != MODEL_NAME or (version is not None and version != state.runtime.version):
+        wanted = f"{name}" + (f" version {version}" if version else "")
+        raise Problem("not-found", f"model {wanted!r} not found; this server serves {MODEL_NAME} version {state.runtime.version}")
+    return state
+
+
+@bp.get("")
+def server_metadata():
+    return jsonify(name="prediris", version=SERVER_VERSION, extensions=[])
+
+
+@bp.get("/health/live")
+def server_live():
+    return jsonify(live=True)
+
+
+@bp.get("/health/ready")
+def server_ready():
+    state = service()
+    return jsonify(ready=state.ready), (200 if state.ready else 503)
+
+
+@bp.get("/models/<name>")
+@bp.get("/models/<name>/versions/<version>")
+def model_metadata(name: str, version: str | None = None):
+    state = _model(name, version)
+    runtime = state.runtime
+    return jsonify(
+        name=MODEL_NAME,
+        versions=[runtime.version],
+        platform=f"scikit-learn_{runtime.card.get('versions', {}).get('scikit-learn', 'unknown')}",
+        inputs=[
+            {
+                "name": "input-0",
+                "datatype": "FP64",
+                "shape": [-1, len(runtime.feature_names)],
+                "parameters": {"features": list(runtime.feature_names)},
+            }
+        ],
+        outputs=[
+            {"name": "predict", "datatype": "INT64", "shape": [-1], "parameters": {"classes": list(runtime.class_names)}},
+            {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(runtime.class_names)]},
+        ],
+    )
+
+
+@bp.get("/models/<name>/ready")
+@bp.get("/models/<name>/versions/<version>/ready")
+def model_ready(name: str, version: str | None = None):
+    state = _model(name, version)
+    return jsonify(name=MODEL_NAME, ready=state.ready), (200 if state.ready else 503)
+
+
+@bp.post("/models/<name>/infer")
+@bp.post("/models/<name>/versions/<version>/infer")
+def infer(name: str, version: str | None = None):
+    state = _model(name, version)
+    if request.mimetype:  # V2 clients may omit Content-Type; a declared non-JSON type is refused
+        check_media_type(request.mimetype)
+    decoded = decode_infer(parse_json(request.get_data(cache=False)), len(state.runtime.feature_names), state.settings.max_batch_rows)
+    labels, proba = state.runtime.predict(decoded.rows)
+    out_of_range = state.runtime.out_of_range(decoded.rows)
+    state.record_predictions(labels, out_of_range)
+    body = encode_infer(
+        decoded,
+        labels,
+        proba,
+        model_name=MODEL_NAME,
+        model_version=state.runtime.version,
+        warnings=[item.to_dict() for item in out_of_range],
+    )
+    return Response(body, mimetype="application/json")

@@ -1,0 +1,48 @@
+"""The per-app service state that routes share: settings, model runtime, codecs, metrics, readiness."""
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from flask import current_app
+
+from prediris_api.codecs import PredictDecoder, PredictEncoder
+from prediris_api.runtime import ModelRuntime
+from prediris_api.settings import Settings
+from prediris_metrics import PredirisMetrics
+
+EXTENSION = "prediris"
+
+
+@dataclass
+class Service:
+    settings: Settings
+    runtime: ModelRuntime
+    decoder: PredictDecoder
+    encoder: PredictEncoder
+    metrics: PredirisMetrics
+    # Set when the process starts draining (SIGTERM): readiness answers 503 from then on.
+    draining: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def ready(self) -> bool:
+        return not self.draining.is_set()
+
+    def record_predictions(self, labels: np.ndarray, out_of_range: list) -> None:
+        """Count predicted rows per class, rows per request and out-of-range feature values."""
+        metrics = self.metrics
+        by_class = metrics.predictions_by_class
+        if len(labels) == 1:
+            by_class[int(labels[0])].inc()
+        else:
+            values, counts = np.unique(labels, return_counts=True)
+            for label, count in zip(values.tolist(), counts.tolist(), strict=True):
+                by_class[label].inc(count)
+        metrics.rows_per_request.observe(len(labels))
+        for item in out_of_range:
+            metrics.out_of_range_by_feature[item.feature].inc()
+
+
+def service() -> Service:
+    """Return the Service of the current Flask app."""
+    return current_app.extensions[EXTENSION]

@@ -1,0 +1,103 @@
+"""Open Inference Protocol V2 (KServe, MLServer, Triton) request decoding and response encoding."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from prediris_api.codecs import _Errors, check_numbers, dumps
+from prediris_api.problems import Problem
+
+DATATYPES = {"FP32": np.float32, "FP64": np.float64}
+OUTPUTS = ("predict", "predict_proba")
+_MEMBERS = {"id", "parameters", "inputs", "outputs"}
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    rows: np.ndarray
+    outputs: tuple[str, ...]
+    id: str | None
+
+
+def _bad(detail: str) -> Problem:
+    return Problem("bad-request", detail)
+
+
+def decode_infer(document, width: int, max_rows: int) -> InferRequest:
+    """Decode `{"inputs": [{"name", "shape": [N, 4], "datatype": "FP32"|"FP64", "data": [...]}]}`."""
+    if type(document) is not dict:
+        raise _bad('the inference request must be a JSON object with an "inputs" member')
+    unknown = sorted(set(document) - _MEMBERS)
+    if unknown:
+        raise _bad(f"unknown member(s) {', '.join(unknown)}; an inference request takes id, parameters, inputs, outputs")
+    request_id = document.get("id")
+    if request_id is not None and type(request_id) is not str:
+        raise _bad('"id" must be a string')
+    inputs = document.get("inputs")
+    if type(inputs) is not list or len(inputs) != 1:
+        raise _bad(f'"inputs" must be a list of exactly one tensor of shape [N, {width}]')
+    tensor = inputs[0]
+    if type(tensor) is not dict:
+        raise _bad("inputs[0] must be a tensor object with name, shape, datatype and data")
+    for member in ("name", "shape", "datatype", "data"):
+        if member not in tensor:
+            raise _bad(f'inputs[0] has no "{member}"')
+    datatype = tensor["datatype"]
+    if datatype not in DATATYPES:
+        raise _bad(f"inputs[0].datatype is {datatype!r}; use FP32 or FP64")
+    shape = tensor["shape"]
+    if type(shape) is not list or len(shape) != 2 or any(type(dim) is not int for dim in shape) or shape[1] != width or shape[0] < 1:
+        raise _bad(f"inputs[0].shape is {shape!r}; use [N, {width}] with N >= 1")
+    rows = shape[0]
+    if rows > max_rows:
+        raise _bad(f"inputs[0] has {rows} rows, over the limit of {max_rows}; split the request")
+    data = tensor["data"]
+    if type(data) is not list:
+        raise _bad("inputs[0].data must be a list of numbers (flat or nested)")
+    if data and all(type(item) is list for item in data):
+        if len(data) != rows or any(len(row) != width for row in data):
+            raise _bad(f"inputs[0].data is nested but not of shape [{rows}, {width}]")
+        flat = [value for row in data for value in row]
+    else:
+        flat = data
+    if len(flat) != rows * width:
+        raise _bad(f"inputs[0].data has {len(flat)} values; shape {shape} needs {rows * width}")
+    errors = _Errors()
+    values = check_numbers(flat, "/inputs/0/data", errors)
+    if errors.items:
+        first = errors.items[0]
+        raise _bad(f"inputs[0].data value at {first['pointer']} {first['detail']}")
+    matrix = np.array(values, dtype=DATATYPES[datatype]).astype(np.float64).reshape(rows, width)
+    return InferRequest(matrix, _requested_outputs(document.get("outputs")), request_id)
+
+
+def _requested_outputs(outputs) -> tuple[str, ...]:
+    if outputs is None:
+        return ("predict",)
+    if type(outputs) is not list or not outputs:
+        raise _bad('"outputs" must be a non-empty list of {"name": ...} objects')
+    names = []
+    for item in outputs:
+        name = item.get("name") if type(item) is dict else None
+        if name not in OUTPUTS:
+            raise _bad(f"unknown output {name!r}; the outputs are predict and predict_proba")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def encode_infer(
+    request: InferRequest, labels: np.ndarray, proba: np.ndarray, *, model_name: str, model_version: str, warnings: list
+) -> bytes:
+    """Build the V2 inference response with the requested outputs."""
+    outputs = []
+    for name in request.outputs:
+        if name == "predict":
+            outputs.append({"name": "predict", "shape": [len(labels)], "datatype": "INT64", "data": labels.astype(np.int64).tolist()})
+        else:
+            outputs.append({"name": "predict_proba", "shape": list(proba.shape), "datatype": "FP64", "data": proba.ravel().tolist()})
+    document = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
+    if request.id is not None:
+        document["id"] = request.id
+    if warnings:
+        document["parameters"] = {"warnings": warnings}
+    return dumps(document)

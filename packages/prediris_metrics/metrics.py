@@ -1,0 +1,130 @@
+"""Every prediris metric, declared in one place, named by the Prometheus conventions.
+
+One prefix (`prediris_`), base units in names, `_total` on counters, and only bounded labels:
+the route label is the URL rule template, never the raw path. The declarations live in one class
+so tests can bind them to their own `CollectorRegistry`; the service uses `default_metrics()`.
+"""
+
+import threading
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+# `_created` series double the exposition and no rule or dashboard of ours reads them.
+disable_created_metrics()
+
+UNMATCHED_ROUTE = "<unmatched>"
+# Predictions take well under 5 ms: start far below the client default of 5 ms.
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000)
+
+
+class PredirisMetrics:
+    """The metric families of one registry, with pre-initialised known label values."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY):
+        self.registry = registry
+        self.http_requests = Counter(
+            "prediris_http_requests_total",
+            "HTTP requests answered, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.http_duration = Histogram(
+            "prediris_http_request_duration_seconds",
+            "Time from receiving a request to its response, by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "prediris_http_requests_in_flight",
+            "Requests being handled right now: the signal Azure's concurrentRequests rule scales on.",
+            registry=registry,
+        )
+        self.predictions = Counter(
+            "prediris_predictions_total",
+            "Rows predicted, by predicted class: a first drift signal.",
+            ["class_name"],
+            registry=registry,
+        )
+        self.rows_per_request = Histogram(
+            "prediris_prediction_rows_per_request",
+            "Rows in each successful prediction request.",
+            buckets=ROW_BUCKETS,
+            registry=registry,
+        )
+        self.model_batch_rows = Histogram(
+            "prediris_model_batch_rows",
+            "Rows in each scikit-learn call: requests that arrive together share one call.",
+            buckets=ROW_BUCKETS,
+            registry=registry,
+        )
+        self.invalid_requests = Counter(
+            "prediris_invalid_requests_total",
+            "Requests refused as invalid, by problem type.",
+            ["reason"],
+            registry=registry,
+        )
+        self.out_of_range = Counter(
+            "prediris_out_of_range_features_total",
+            "Feature values outside the training range (predicted, with a warning).",
+            ["feature"],
+            registry=registry,
+        )
+        self.shed_requests = Counter(
+            "prediris_shed_requests_total",
+            "Requests answered 503 without being served, by reason (overloaded, shutting-down).",
+            ["reason"],
+            registry=registry,
+        )
+        self.model_info = Gauge(
+            "prediris_model_info",
+            "The model being served (always 1); its labels identify it.",
+            ["model_name", "model_version", "sklearn_version", "trained_with_sklearn"],
+            registry=registry,
+        )
+        self._http_children: dict[tuple[str, str, str], object] = {}
+        self._duration_children: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def prepare(self, class_names, feature_names, invalid_reasons, shed_reasons, routes) -> None:
+        """Pre-initialise the label values we know, so every series exists from the first scrape."""
+        self.predictions_by_class = [self.predictions.labels(name) for name in class_names]
+        self.out_of_range_by_feature = {name: self.out_of_range.labels(name) for name in feature_names}
+        for reason in invalid_reasons:
+            self.invalid_requests.labels(reason)
+        for reason in shed_reasons:
+            self.shed_requests.labels(reason)
+        for method, route in routes:
+            self.http_request(method, route, "200")
+            self.duration(method, route)
+
+    def http_request(self, method: str, route: str, status: str):
+        """Return the request counter child, cached: `labels()` takes a lock and builds tuples."""
+        key = (method, route, status)
+        child = self._http_children.get(key)
+        if child is None:
+            with self._lock:
+                child = self._http_children.setdefault(key, self.http_requests.labels(method, route, status))
+        return child
+
+    def duration(self, method: str, route: str):
+        """Return the duration histogram child, cached like `http_request`."""
+        key = (method, route)
+        child = self._duration_children.get(key)
+        if child is None:
+            with self._lock:
+                child = self._duration_children.setdefault(key, self.http_duration.labels(method, route))
+        return child
+
+
+_DEFAULT: list[PredirisMetrics] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_metrics() -> PredirisMetrics:
+    """Return the metrics bound to the global registry (with the process collector), created once."""
+    with _DEFAULT_LOCK:
+        if not _DEFAULT:
+            _DEFAULT.append(PredirisMetrics(REGISTRY))
+        return _DEFAULT[0]

@@ -1,0 +1,1 @@
+"""Invoke task modules, one concern each; the repository's tasks.py composes them."""

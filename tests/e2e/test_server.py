@@ -1,0 +1,82 @@
+"""The real server: `python -m prediris_api` on waitress, spoken to over a real socket."""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+import pytest
+
+from prediris_ops.smoke import run_checks
+from tests.support.servers import running_api
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(model_dir, tmp_path_factory):
+    with running_api(model_dir, tmp_path_factory.mktemp("logs") / "server.log") as (base, _process):
+        yield base
+
+
+def request(base, method, path, body=None, headers=None):
+    url = urlparse(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_the_seed_curl_line_returns_a_prediction(server):
+    status, headers, body = request(server, "POST", "/predict", b'{"X": [5.1,3.5,1.4,0.2]}', {"Content-Type": "application/json"})
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["prediction"] == "setosa"
+    assert headers["Server"] == "prediris"
+
+
+def test_every_smoke_check_passes(server):
+    failed = [check for check in run_checks(server) if not check.ok]
+    assert failed == []
+
+
+def test_a_body_over_the_limit_is_refused_as_problem_json_by_the_real_server(server):
+    body = b'{"X": [' + b"1.0," * 40000 + b"1.0]}"
+    status, headers, _ = request(server, "POST", "/predict", body, {"Content-Type": "application/json"})
+    assert status == 413
+    assert headers["Content-Type"] == "application/problem+json"
+
+
+def test_metrics_count_the_requests_served(server):
+    request(server, "POST", "/predict", b'{"X": [5.1,3.5,1.4,0.2]}', {"Content-Type": "application/json"})
+    status, headers, raw = request(server, "GET", "/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain")
+    assert 'prediris_http_requests_total{method="POST",route="/predict",status="200"}' in raw.decode()
+
+
+def run_server_expecting_failure(env_overrides, model_dir):
+    env = {**os.environ, "PREDIRIS_MODEL_DIR": str(model_dir), "PREDIRIS_PORT": "0", **env_overrides}
+    return subprocess.run([sys.executable, "-m", "prediris_api"], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_bad_setting_stops_the_server_with_one_line_and_no_traceback(model_dir):
+    result = run_server_expecting_failure({"PREDIRIS_THREADS": "lots"}, model_dir)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "prediris: PREDIRIS_THREADS='lots' is not an integer"
+
+
+def test_a_tampered_model_fails_closed_at_start(model_dir, tmp_path):
+    shutil.copytree(model_dir, tmp_path / "models")
+    with open(tmp_path / "models" / "iris-knn.joblib", "ab") as handle:
+        handle.write(b"\0")
+    result = run_server_expecting_failure({}, tmp_path / "models")
+    assert result.returncode == 1
+    assert "does not match its card" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,84 @@
+"""`invoke train`, `invoke up`, `invoke smoke`, `invoke lint`, `invoke test`: their exact commands."""
+
+import shlex
+import sys
+
+import pytest
+from invoke import Result
+from invoke.exceptions import Exit
+
+import prediris_model
+from prediris_ops.lint import LINTERS
+from prediris_ops.tasks import checks, model, serve
+
+
+def test_train_writes_a_verified_model_and_reports_its_scores(make_context, tmp_path, capsys):
+    model.train(make_context(), model_dir=str(tmp_path))
+    out = capsys.readouterr().out
+    assert "test accuracy 0.97" in out
+    assert "setosa" in out
+    assert prediris_model.load(tmp_path).version in out
+
+
+def test_train_below_the_gate_fails_with_one_line(make_context, tmp_path):
+    with pytest.raises(Exit, match="training failed: test accuracy .* below the quality gate 0.99") as raised:
+        model.train(make_context(), model_dir=str(tmp_path), min_accuracy="0.99")
+    assert raised.value.code == 1
+    assert not (tmp_path / "iris-knn.joblib").exists()
+
+
+def test_up_trains_when_no_model_exists_then_runs_the_server(make_context, tmp_path, capsys):
+    command = shlex.join([sys.executable, "-m", "prediris_api"])
+    c = make_context(run={command: Result()})
+    serve.up(c, model_dir=str(tmp_path), port=5055)
+    assert prediris_model.load(tmp_path).version
+    c.run.assert_called_once_with(
+        command,
+        warn=True,
+        hide=False,
+        env={"PREDIRIS_HOST": "127.0.0.1", "PREDIRIS_PORT": "5055", "PREDIRIS_MODEL_DIR": str(tmp_path)},
+        pty=False,
+    )
+    assert (
+        'curl -X POST -H "Content-Type: application/json" -d \'{"X": [5.1,3.5,1.4,0.2]}\' http://127.0.0.1:5055/predict'
+        in capsys.readouterr().out
+    )
+
+
+def test_up_reuses_a_verified_model(make_context, model_dir, capsys):
+    c = make_context(run={shlex.join([sys.executable, "-m", "prediris_api"]): Result()})
+    serve.up(c, model_dir=str(model_dir))
+    assert "training" not in capsys.readouterr().out
+
+
+def test_a_failing_server_stops_up_with_its_status(make_context, model_dir):
+    c = make_context(run={shlex.join([sys.executable, "-m", "prediris_api"]): Result(exited=1)})
+    with pytest.raises(Exit, match="failed with status 1"):
+        serve.up(c, model_dir=str(model_dir))
+
+
+def test_lint_runs_every_available_linter_as_an_argument_list(make_context):
+    commands = {shlex.join(linter.argv(checks.ROOT)): Result() for linter in LINTERS if linter.available()}
+    c = make_context(run=commands)
+    checks.lint(c)
+    assert [call.args[0] for call in c.run.call_args_list] == list(commands)
+
+
+def test_lint_failure_names_the_linter(make_context):
+    first = LINTERS[0]
+    commands = {shlex.join(linter.argv(checks.ROOT)): Result() for linter in LINTERS}
+    commands[shlex.join(first.argv(checks.ROOT))] = Result(exited=1)
+    with pytest.raises(Exit, match=f"lint failed: {first.name}"):
+        checks.lint(make_context(run=commands))
+
+
+def test_test_runs_pytest_and_fast_skips_end_to_end(make_context):
+    command = shlex.join([sys.executable, "-m", "pytest", "-m", "not e2e", "-x"])
+    c = make_context(run={command: Result()})
+    checks.test(c, fast=True, x=True)
+    assert c.run.call_args.args == (command,)
+
+
+def test_smoke_reports_a_dead_url_in_one_line(make_context):
+    with pytest.raises(Exit, match=r"smoke test of http://127.0.0.1:9: \d+ of \d+ checks failed"):
+        serve.smoke(make_context(), url="http://127.0.0.1:9")
