@@ -7,6 +7,7 @@ on stderr and a non-zero status, never a traceback.
 
 import contextlib
 import logging
+import signal
 import sys
 
 import waitress
@@ -73,9 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     log.info("serving on http://%s:%s with %d threads", server.effective_host, server.effective_port, settings.threads)
+    # Docker and Azure stop a container with SIGTERM: leave waitress's loop and exit 0.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 import os
 import shutil
-import socket
 
 import pytest
+
+from prediris_ops.localapi import free_port
+
+__all__ = ["IN_CI", "free_port", "missing", "require_program"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -22,10 +25,3 @@ def require_program(name: str, install_hint: str) -> str:
     if path is None:
         missing(f"{name} is not on PATH ({install_hint})")
     return path
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
