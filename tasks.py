@@ -5,7 +5,7 @@ Run `invoke --list` for a one-line help of each task, `invoke --help TASK` for i
 
 from invoke import Collection
 
-from prediris_ops.tasks import checks, model, serve
+from prediris_ops.tasks import bench, checks, deploy, image, model, observe, perf, pipeline, serve, soak
 
 ns = Collection(
     model.train,
@@ -13,4 +13,15 @@ ns = Collection(
     serve.smoke,
     checks.lint,
     checks.test,
+    observe.observe,
+    image.build,
+    image.lock,
+    image.base_image,
+    deploy.push,
+    deploy.deploy,
+    deploy.provision,
+    pipeline.pipeline,
+    perf.perf,
+    soak.soak,
+    bench.bench,
 )

@@ -36,17 +36,26 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON value; send finite numbers")
 
 
+# Built once: json.loads/json.dumps with any option build a new decoder/encoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def parse_json(body: bytes):
-    """Parse a JSON body strictly: no NaN/Infinity literals, no invalid UTF-8, bounded nesting."""
-    if not body.strip():
+    """Parse a UTF-8 JSON body (RFC 8259) strictly: no NaN/Infinity literals, bounded nesting."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Problem("invalid-json", f"the body is not UTF-8 text: invalid byte at position {error.start}") from None
+    if not text or text.isspace():
         raise Problem("empty-body", 'the body is empty; send a JSON object such as {"X": [5.1, 3.5, 1.4, 0.2]}')
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise Problem("invalid-json", f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except RecursionError:
         raise Problem("invalid-json", "the body nests arrays or objects too deeply to be a prediction request") from None
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:
         raise Problem("invalid-json", f"the body is not valid JSON: {error}") from None
 
 
@@ -215,7 +224,7 @@ def check_numbers(values: list, pointer: str, errors: _Errors) -> list[float]:
 
 def dumps(document) -> bytes:
     """Encode a reply compactly; NaN can never be produced by the model's probabilities."""
-    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(document).encode()
 
 
 class PredictEncoder:
@@ -224,6 +233,13 @@ class PredictEncoder:
     def __init__(self, class_names: tuple[str, ...], model_version: str):
         self.class_names = class_names
         self.model_version = model_version
+        # The reply to one row without warnings, the most common one, is assembled from pieces
+        # encoded once; `float.__repr__` is exactly how the JSON encoder writes a float.
+        self._single_head = [
+            dumps({"prediction": name, "class_id": label})[:-1].decode() + ',"probabilities":{' for label, name in enumerate(class_names)
+        ]
+        self._single_keys = [dumps(name).decode() + ":" for name in class_names]
+        self._single_tail = "}," + dumps({"model_version": model_version}).decode()[1:]
 
     def row(self, label: int, proba: list[float]) -> dict:
         return {
@@ -235,6 +251,8 @@ class PredictEncoder:
     def encode(self, request: PredictRequest, labels: np.ndarray, proba: np.ndarray, warnings: list) -> bytes:
         label_list = labels.tolist()
         proba_list = proba.tolist()
+        if not request.batch and not warnings:
+            return self._encode_single(label_list[0], proba_list[0])
         if request.batch:
             document = {
                 "predictions": [self.row(label, p) for label, p in zip(label_list, proba_list, strict=True)],
@@ -248,3 +266,12 @@ class PredictEncoder:
                 warnings = [{key: value for key, value in item.items() if key != "row"} for item in warnings]
             document["warnings"] = warnings
         return dumps(document)
+
+    def _encode_single(self, label: int, proba: list[float]) -> bytes:
+        parts = [self._single_head[label]]
+        for key, value in zip(self._single_keys, proba, strict=True):
+            parts.append(key)
+            parts.append(repr(value))
+            parts.append(",")
+        parts[-1] = self._single_tail
+        return "".join(parts).encode()

@@ -52,6 +52,12 @@ _TYPES = [
         "Invalid feature value",
         "Features are finite, non-negative numbers in centimetres; strings, booleans, nulls and overflowing numbers are refused.",
     ),
+    ProblemType(
+        "headers-too-large",
+        431,
+        "Request headers too large",
+        "The request line and headers are over the server's limit; send fewer or shorter headers.",
+    ),
     ProblemType("not-found", 404, "Not found", "No route matches this path; see /openapi.json."),
     ProblemType(
         "method-not-allowed",

@@ -1,8 +1,8 @@
 """The model runtime: the verified scikit-learn model, loaded once, and the one place that calls it.
 
-Predictions are exactly the estimator's: `predict_proba` for the probabilities and, where
-scikit-learn itself derives `predict` from them (uniform-weight brute-force KNN), the same argmax;
-otherwise `predict` is called too. Concurrent requests share calls through the Combiner.
+Predictions are exactly the estimator's: `predict` and `predict_proba`, or the direct kernel
+(kernel.py) that runs the same neighbour search and is verified equal to both at load. Concurrent
+requests share calls through the Combiner.
 """
 
 from collections.abc import Callable
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import sklearn
-from sklearn.neighbors import KNeighborsClassifier
 
 from prediris_api.combining import Combiner
+from prediris_api.kernel import build_kernel
 from prediris_model import LoadedModel
 
 
@@ -40,7 +40,13 @@ class OutOfRange:
 class ModelRuntime:
     """Predict class ids and probabilities for rows of 4 features (float64, shape (n, 4))."""
 
-    def __init__(self, loaded: LoadedModel, combine_max_rows: int = 256, on_batch: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        combine_max_rows: int = 256,
+        on_batch: Callable[[int], None] | None = None,
+        kernel: str = "auto",
+    ):
         self.loaded = loaded
         self.estimator = loaded.estimator
         self.card = loaded.card
@@ -51,16 +57,16 @@ class ModelRuntime:
         self.high = np.array([feature["training_max"] for feature in loaded.card["features"]])
         self._low_list = self.low.tolist()
         self._high_list = self.high.tolist()
-        self._classes = np.asarray(self.estimator.classes_)
-        self._argmax_is_predict = _predict_is_argmax_of_proba(self.estimator)
+        self._kernel = build_kernel(self.estimator) if kernel == "auto" else None
+        self.kernel_name = "direct" if self._kernel is not None else "public"
         self.predict = Combiner(self._compute, max_rows=combine_max_rows, on_batch=on_batch)
 
     def _compute(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._kernel is not None:
+            return self._kernel(rows)
         # Finiteness is checked by the codecs before any row gets here.
         with sklearn.config_context(assume_finite=True):
-            proba = self.estimator.predict_proba(rows)
-            labels = self._classes[np.argmax(proba, axis=1)] if self._argmax_is_predict else self.estimator.predict(rows)
-        return labels, proba
+            return self.estimator.predict(rows), self.estimator.predict_proba(rows)
 
     def out_of_range(self, rows: np.ndarray) -> list[OutOfRange]:
         """Return every feature value outside the range the model saw in training."""
@@ -78,14 +84,3 @@ class ModelRuntime:
             OutOfRange(int(r), self.feature_names[c], float(rows[r, c]), self._low_list[c], self._high_list[c])
             for r, c in zip(*np.nonzero(outside), strict=True)
         ]
-
-
-def _predict_is_argmax_of_proba(estimator) -> bool:
-    # scikit-learn's KNeighborsClassifier.predict returns classes_[argmax(predict_proba)] for
-    # uniform weights on a brute-force index (and single output); elsewhere call predict itself.
-    return (
-        type(estimator) is KNeighborsClassifier
-        and estimator.weights == "uniform"
-        and getattr(estimator, "_fit_method", None) == "brute"
-        and not getattr(estimator, "outputs_2d_", False)
-    )

@@ -1,23 +1,40 @@
-"""Serve the app with waitress, production settings, and a clean exit on bad configuration.
+"""Serve the app with waitress: production settings, admission control, and a graceful stop.
 
 `prediris-serve` (and `python -m prediris_api`) read `PREDIRIS_*`/`PORT`, verify the model, and
-serve until SIGTERM/SIGINT. A setting or model that cannot work ends the process with one line
-on stderr and a non-zero status, never a traceback.
+serve. A setting or model that cannot work ends the process with one line on stderr and a
+non-zero status, never a traceback.
+
+On SIGTERM (what Docker and Azure send) or SIGINT the server drains: readiness answers 503 at
+once, every connection already waiting in the listen backlog is accepted and the listener is
+closed, idle keep-alive connections are closed (unless a request is already in their socket
+buffer), requests in flight finish and are answered with `Connection: close`, and the process
+exits 0 — as soon as no connection is left, or when `shutdown_grace_seconds` have passed.
+A second signal stops at once.
 """
 
 import contextlib
 import logging
 import signal
+import socket
 import sys
+import time
 
-import waitress
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
 
 from prediris_api import accesslog
-from prediris_api.app import create_app
+from prediris_api.admission import AdmissionDispatcher, Limits
+from prediris_api.app import _count_problem, create_app
+from prediris_api.connections import Listener
+from prediris_api.service import EXTENSION
 from prediris_api.settings import Settings, SettingsError
 from prediris_model import ModelError
 
 log = logging.getLogger("prediris")
+# How long one turn of the event loop may wait for activity: how soon a stop signal is noticed.
+LOOP_TIMEOUT_SECONDS = 0.2
+# While draining, turns are short so the process exits soon after its last connection closes.
+DRAIN_TIMEOUT_SECONDS = 0.02
 
 
 def configure_logging(level: str) -> None:
@@ -36,9 +53,15 @@ def waitress_options(settings: Settings) -> dict:
         # A backlog deep enough for a burst of new connections while the loop is busy.
         "backlog": 2048,
         "channel_timeout": settings.channel_timeout_seconds,
-        # Backstop only: Flask answers 413 problem+json for anything over max_body_bytes first.
-        "max_request_body_size": max(settings.max_body_bytes * 4, 1 << 20),
-        "max_request_header_size": 64 * 1024,
+        # Check for idle and stalled connections often enough that the timeout means what it says.
+        "cleanup_interval": max(1, min(30, settings.channel_timeout_seconds // 4)),
+        # Waitress refuses a larger body itself (413 problem+json, see connections.py), and an
+        # announced Content-Length over it before reading a byte of the body.
+        "max_request_body_size": settings.max_body_bytes,
+        # Bodies stay in memory (the image's filesystem is read-only): at most connection_limit of them.
+        "inbuf_overflow": settings.max_body_bytes + 1,
+        # An API request needs a few hundred bytes of headers; 16 KiB bounds what a client can make us hold.
+        "max_request_header_size": 16 * 1024,
         # poll() has no FD_SETSIZE limit: needed past ~1000 open connections.
         "asyncore_use_poll": True,
         "ident": "prediris",
@@ -46,12 +69,117 @@ def waitress_options(settings: Settings) -> dict:
     }
 
 
-def build_server(settings: Settings, app=None):
-    """Create (but do not run) the waitress server for `app` (by default, create_app)."""
+class Server:
+    """The listening sockets, the worker pool with admission control, and the drain on stop."""
+
+    def __init__(self, app, settings: Settings):
+        service = app.extensions[EXTENSION]
+        metrics = service.metrics
+        self.settings = settings
+        self.draining = service.draining
+        self.socket_map: dict = {}
+        self.adjustments = Adjustments(**waitress_options(settings))
+        self.dispatcher = AdmissionDispatcher(
+            Limits(settings.max_in_flight, settings.max_queue, settings.retry_after_seconds),
+            on_shed=lambda reason: metrics.shed_requests.labels(reason).inc(),
+        )
+        self.listeners = [
+            Listener(
+                app,
+                self.socket_map,
+                dispatcher=self.dispatcher,
+                adj=self.adjustments,
+                sockinfo=sockinfo,
+                draining=self.draining,
+                limits=self.dispatcher.limits,
+                on_problem=_count_problem(metrics),
+            )
+            for sockinfo in self.adjustments.listen
+        ]
+        self.dispatcher.call_soon = self.listeners[0].trigger.pull_trigger
+        self.dispatcher.set_thread_count(settings.threads)
+        self.effective_host, self.effective_port = self.listeners[0].effective_host, self.listeners[0].effective_port
+        self._stop_requested = False
+        self._hurry = False
+
+    def stop(self, signum=None, frame=None) -> None:
+        """Start draining (safe in a signal handler); a second call stops without waiting."""
+        self._hurry = self._stop_requested
+        self._stop_requested = True
+        self.draining.set()
+
+    def connections(self) -> list:
+        """Return the open client connections."""
+        return [channel for listener in self.listeners for channel in list(listener.active_channels.values())]
+
+    def run(self) -> None:
+        """Serve until `stop`, then drain; return once drained or the grace period is over."""
+        while not self._stop_requested:
+            wasyncore.loop(timeout=LOOP_TIMEOUT_SECONDS, map=self.socket_map, use_poll=True, count=1)
+        self._drain()
+
+    def _drain(self) -> None:
+        started = time.monotonic()
+        deadline = started + self.settings.shutdown_grace_seconds
+        accepted = self._stop_listening()
+        in_flight, _ = self.dispatcher.in_flight()
+        log.info(
+            "draining: listener closed (%d connections taken from its backlog), %d connections open, %d requests in flight; "
+            "waiting up to %g s",
+            accepted,
+            len(self.connections()),
+            in_flight,
+            self.settings.shutdown_grace_seconds,
+        )
+        while not self._hurry and time.monotonic() < deadline:
+            self._close_idle_connections()
+            for listener in self.listeners:  # closed listeners no longer run it: lingering closes must end
+                listener.maintenance(time.time())
+            if not self.connections():
+                break
+            wasyncore.loop(timeout=DRAIN_TIMEOUT_SECONDS, map=self.socket_map, use_poll=True, count=1)
+        left = self.connections()
+        self.dispatcher.shutdown(cancel_pending=True, timeout=1)
+        wasyncore.close_all(self.socket_map)
+        if left:
+            why = "a second signal" if self._hurry else "grace period over"
+            log.warning("stopped after %.2f s with %d connections still open (%s)", time.monotonic() - started, len(left), why)
+        else:
+            log.info("drained in %.2f s: every request in flight was answered", time.monotonic() - started)
+
+    def _stop_listening(self) -> int:
+        """Accept what already waits in the backlog (those clients sent before the stop), then close."""
+        before = len(self.connections())
+        for listener in self.listeners:
+            for _ in range(self.adjustments.backlog):
+                count = len(listener.active_channels)
+                listener.handle_accept()
+                if len(listener.active_channels) == count:
+                    break
+            listener.accepting = False
+            # Not listener.close(): that would also close the trigger the worker threads wake us with.
+            wasyncore.dispatcher.close(listener)
+        return len(self.connections()) - before
+
+    def _close_idle_connections(self) -> None:
+        """Close keep-alive connections with no request in progress and nothing unread in their socket."""
+        for channel in self.connections():
+            if channel.requests or channel.request is not None or channel.total_outbufs_len or channel.will_close:
+                continue
+            try:
+                pending = channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except OSError:  # nothing pending (EAGAIN), or a broken socket: close it either way
+                pending = b""
+            if not pending:
+                channel.handle_close()
+
+
+def build_server(settings: Settings, app=None) -> Server:
+    """Create (but do not run) the server for `app` (by default, create_app)."""
     app = app if app is not None else create_app({"settings": settings})
     if settings.access_log:
         accesslog.init_app(app)
-    return waitress.create_server(app, **waitress_options(settings))
+    return Server(app, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,16 +201,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    log.info("serving on http://%s:%s with %d threads", server.effective_host, server.effective_port, settings.threads)
-    # Docker and Azure stop a container with SIGTERM: leave waitress's loop and exit 0.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    log.info(
+        "serving on http://%s:%s with %d threads, admitting %d requests in flight (%d waiting) at most",
+        server.effective_host,
+        server.effective_port,
+        settings.threads,
+        settings.max_in_flight,
+        settings.max_queue,
+    )
+    # Docker and Azure stop a container with SIGTERM; Ctrl-C sends SIGINT: both drain.
+    signal.signal(signal.SIGTERM, server.stop)
+    signal.signal(signal.SIGINT, server.stop)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0
-
-
-def _exit_on_sigterm(signum, frame):
-    raise SystemExit(0)
 
 
 if __name__ == "__main__":

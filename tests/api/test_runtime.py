@@ -4,6 +4,7 @@ import json
 import threading
 
 import numpy as np
+import pytest
 
 from prediris_api.runtime import ModelRuntime
 from prediris_model.dataset import load_dataset
@@ -14,8 +15,10 @@ def random_rows(count, seed=7):
     return rng.uniform([0.0, 0.0, 0.0, 0.0], [10.0, 6.0, 9.0, 4.0], size=(count, 4))
 
 
-def test_runtime_outputs_equal_predict_and_predict_proba(loaded):
-    runtime = ModelRuntime(loaded)
+@pytest.mark.parametrize("kernel", ["auto", "public"])
+def test_runtime_outputs_equal_predict_and_predict_proba(loaded, kernel):
+    runtime = ModelRuntime(loaded, kernel=kernel)
+    assert runtime.kernel_name == {"auto": "direct", "public": "public"}[kernel]
     features, _ = load_dataset()
     rows = np.vstack([features, random_rows(500), np.round(random_rows(500, seed=3), 1)])
     labels, proba = runtime.predict(rows)

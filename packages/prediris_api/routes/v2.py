@@ -6,7 +6,8 @@ Errors here answer `{"error": "..."}` as the protocol specifies, not problem+jso
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from prediris_api.codecs import check_media_type, parse_json
+from prediris_api.bodies import json_body
+from prediris_api.codecs import parse_json
 from prediris_api.openapi import MODEL_NAME
 from prediris_api.problems import Problem, from_http_exception
 from prediris_api.service import service
@@ -87,9 +88,9 @@ def model_ready(name: str, version: str | None = None):
 @bp.post("/models/<name>/versions/<version>/infer")
 def infer(name: str, version: str | None = None):
     state = _model(name, version)
-    if request.mimetype:  # V2 clients may omit Content-Type; a declared non-JSON type is refused
-        check_media_type(request.mimetype)
-    decoded = decode_infer(parse_json(request.get_data(cache=False)), len(state.runtime.feature_names), state.settings.max_batch_rows)
+    # V2 clients may omit Content-Type; a declared non-JSON type is refused.
+    body = json_body(request, state.settings.max_body_bytes, require_media_type=False)
+    decoded = decode_infer(parse_json(body), len(state.runtime.feature_names), state.settings.max_batch_rows)
     labels, proba = state.runtime.predict(decoded.rows)
     out_of_range = state.runtime.out_of_range(decoded.rows)
     state.record_predictions(labels, out_of_range)

@@ -1,0 +1,197 @@
+"""Roll a new revision out to Azure Container Apps: create or update the app, wait with visible
+progress, smoke-test the live URL, and on failure move traffic back to the previous revision.
+
+Revisions: the app runs in `Multiple` revision mode so the previous revision can take traffic again.
+A revision's suffix is `<git sha>-<template hash>`, so the same inputs give the same revision and a
+second deploy of them changes nothing.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.appcontainers import models
+
+from prediris_ops.azure.clients import AzureClients
+from prediris_ops.azure.containerapp import container_app, resource_json
+from prediris_ops.azure.errors import AzureError
+from prediris_ops.azure.target import AzureTarget
+from prediris_ops.smoke import run_checks
+
+Log = Callable[[str], None]
+HEALTHY = ("healthy",)
+FAILED_PROVISIONING = ("failed", "deprovisioned")
+FAILED_RUNNING = ("failed", "degraded")
+
+
+@dataclass(frozen=True)
+class Rollout:
+    revision: str
+    url: str
+    previous: str | None
+    changed: bool
+
+
+def plan(target: AzureTarget, image: str, git_sha: str, smoke_url: str | None = None) -> list[str]:
+    """Return the dry-run plan: each request deploy would make, then the exact Container App JSON."""
+    resource = container_app(target, image, git_sha)
+    revision = f"{target.app}--{resource.properties.template.revision_suffix}"
+    app = target.app_id
+    return [
+        "plan (dry run: no credentials, no network):",
+        f"  1. GET   {app}  (the current app and its revisions)",
+        f"  2. PUT   {app}  (the resource below; skipped when the app already runs exactly it; waits for the operation)",
+        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy, at most {target.revision_timeout:.0f} s)",
+        f"  4. smoke test {smoke_url or 'https://<the ingress fqdn>'}  (the checks of `invoke smoke`)",
+        "  5. success: POST …/revisions/<older>/deactivate for the revisions left without traffic",
+        f"     failure: PATCH {app}  (traffic 100 % → the previous revision), POST …/revisions/{revision}/deactivate, exit 1",
+        f"body of step 2 (as azure-mgmt-appcontainers {metadata.version('azure-mgmt-appcontainers')} sends it):",
+        resource_json(resource),
+    ]
+
+
+def _same(desired, actual) -> bool:
+    """Return True when every field we set has that value in Azure's copy (Azure adds fields of its own)."""
+    if isinstance(desired, dict):
+        return isinstance(actual, dict) and all(key in actual and _same(value, actual[key]) for key, value in desired.items())
+    if isinstance(desired, list):
+        return isinstance(actual, list) and len(desired) == len(actual) and all(map(_same, desired, actual))
+    if isinstance(desired, str) and isinstance(actual, str):
+        return desired.lower() == actual.lower()  # ARM ids and enums come back in another case
+    return desired == actual
+
+
+def _revisions(clients: AzureClients, target: AzureTarget) -> list[models.Revision]:
+    return list(clients.apps.container_apps_revisions.list_revisions(target.resource_group, target.app))
+
+
+def _serving(revisions: list[models.Revision]) -> models.Revision | None:
+    live = [r for r in revisions if r.properties.active and (r.properties.traffic_weight or 0) > 0]
+    return max(live, key=lambda r: r.properties.traffic_weight, default=None)
+
+
+def _smoke(url: str, log: Log) -> str | None:
+    """Run the smoke checks against `url`; return why it failed, or None."""
+    checks = run_checks(url)
+    for check in checks:
+        log(f"    {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    failed = [check for check in checks if not check.ok]
+    return f"{len(failed)} of {len(checks)} smoke checks failed ({failed[0].name}: {failed[0].detail})" if failed else None
+
+
+def wait_for_revision(clients: AzureClients, target: AzureTarget, name: str, log: Log, sleep=time.sleep) -> str | None:
+    """Poll the revision until it is Provisioned and Healthy; return why it is not, or None."""
+    started = time.monotonic()
+    last = None
+    while True:
+        revision = clients.apps.container_apps_revisions.get_revision(target.resource_group, target.app, name)
+        props = revision.properties
+        state = (_text(props.provisioning_state), _text(props.health_state), _text(props.running_state), props.replicas or 0)
+        elapsed = time.monotonic() - started
+        if state != last:
+            log(f"  {elapsed:5.0f} s  revision {name}: {state[0]}, health {state[1] or 'None'}, {state[2] or '—'}, {state[3]} replica(s)")
+            last = state
+        if state[0].lower() in FAILED_PROVISIONING:
+            return f"revision {name} failed to provision: {props.provisioning_error or state[2]}"
+        if state[0].lower() == "provisioned" and state[1].lower() in HEALTHY:
+            return None
+        if state[0].lower() == "provisioned" and (state[1].lower() == "unhealthy" or state[2].lower() in FAILED_RUNNING):
+            return f"revision {name} is {state[1] or state[2]} (its probes on /health/live and /health/ready fail)"
+        if elapsed > target.revision_timeout:
+            return f"revision {name} was not healthy after {target.revision_timeout:.0f} s ({state[0]}, health {state[1] or 'None'})"
+        sleep(target.poll_seconds)
+
+
+def _wait_operation(poller, what: str, log: Log, every: float = 30.0) -> object:
+    """Wait for a long-running operation, printing its status when it changes (and every `every` s)."""
+    started = last_print = time.monotonic()
+    last = None
+    while not poller.done():
+        poller.wait(1.0)
+        status, now = poller.status(), time.monotonic()
+        if status != last or now - last_print >= every:
+            log(f"  {now - started:5.0f} s  {what}: {status}")
+            last, last_print = status, now
+    return poller.result()
+
+
+def _text(value) -> str:
+    """Return an SDK enum's wire value ("Provisioned"), or the string itself."""
+    return str(getattr(value, "value", value) or "")
+
+
+def roll_back(clients: AzureClients, target: AzureTarget, new: str, previous: str | None, log: Log) -> str:
+    """Send all traffic back to `previous` and deactivate `new`; return what was done."""
+    revisions_api = clients.apps.container_apps_revisions
+    if previous is None or previous.lower() == new.lower():
+        revisions_api.deactivate_revision(target.resource_group, target.app, new)
+        return f"no previous revision to roll back to; {new} deactivated"
+    current = revisions_api.get_revision(target.resource_group, target.app, previous)
+    if not current.properties.active:
+        revisions_api.activate_revision(target.resource_group, target.app, previous)
+    patch = models.ContainerApp(
+        properties=models.ContainerAppProperties(
+            configuration=models.Configuration(ingress=models.Ingress(traffic=[models.TrafficWeight(revision_name=previous, weight=100)]))
+        )
+    )
+    log(f"rolling back: traffic 100 % → {previous}")
+    _wait_operation(clients.apps.container_apps.begin_update(target.resource_group, target.app, patch), f"app {target.app}", log)
+    revisions_api.deactivate_revision(target.resource_group, target.app, new)
+    return f"traffic rolled back to {previous}, {new} deactivated"
+
+
+def deploy(
+    clients: AzureClients, target: AzureTarget, image: str, git_sha: str, *, smoke_url: str | None = None, log: Log = print
+) -> Rollout:
+    """Create or update the app to run `image`, check the new revision, roll back on failure."""
+    group, app_api = target.resource_group, clients.apps.container_apps
+    desired = container_app(target, image, git_sha)
+    name = f"{target.app}--{desired.properties.template.revision_suffix}"
+    try:
+        current = app_api.get(group, target.app)
+    except ResourceNotFoundError:
+        current = None
+    revisions = _revisions(clients, target) if current is not None else []
+    serving = _serving(revisions)
+    previous = serving.name if serving is not None else None
+    unchanged = (
+        current is not None
+        and _same(desired.as_dict(), current.as_dict())
+        and previous is not None
+        and previous.lower() == name.lower()
+        and _text(serving.properties.health_state).lower() in HEALTHY
+    )
+    if unchanged:
+        log(f"unchanged: {name} already runs {image} with 100 % of the traffic")
+        app = current
+    else:
+        log(
+            f"deploying {image} to {target.app} as revision {name}"
+            + (f" (serving now: {previous})" if previous else " (no revision serves traffic yet)")
+        )
+        app = _wait_operation(app_api.begin_create_or_update(group, target.app, desired), f"app {target.app}", log)
+        revision = clients.apps.container_apps_revisions.get_revision(group, target.app, name)
+        if not revision.properties.active:  # the same revision again, after a rollback deactivated it
+            clients.apps.container_apps_revisions.activate_revision(group, target.app, name)
+    fqdn = app.properties.configuration.ingress.fqdn if app.properties.configuration and app.properties.configuration.ingress else None
+    url = smoke_url or (f"https://{fqdn}" if fqdn else "")
+    reason = None if unchanged else wait_for_revision(clients, target, name, log)
+    if reason is None:
+        if not url:
+            reason = "the app has no ingress fqdn to smoke-test"
+        else:
+            log(f"smoke test of {url}:")
+            reason = _smoke(url, log)
+    if reason is not None:
+        if unchanged:
+            raise AzureError(f"the live revision {name} fails its smoke test: {reason}")
+        done = roll_back(clients, target, name, previous, log)
+        raise AzureError(f"deploy of {name} failed: {reason}; {done}")
+    if not unchanged:
+        for revision in revisions:
+            if revision.properties.active and revision.name.lower() != name.lower():
+                clients.apps.container_apps_revisions.deactivate_revision(group, target.app, revision.name)
+                log(f"deactivated {revision.name} (no traffic)")
+    return Rollout(name, url, previous, changed=not unchanged)

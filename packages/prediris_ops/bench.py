@@ -1,0 +1,414 @@
+"""`invoke bench`: the floor, the naive baseline and prediris, measured in one run with wrk.
+
+Each server runs alone, pinned to the first core when the machine has two or more, while wrk runs
+pinned to another core, so the generator never shares the server's core. Every point is a warm-up
+(not measured) followed by a measured run; the server's CPU time and resident memory are read from
+/proc around the measured run. Ratios compare points of the same run only: absolute figures on a
+shared machine mean little, ratios measured side by side do.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from invoke.exceptions import Exit
+
+from prediris_ops.localapi import answers, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_ROW = [5.1, 3.5, 1.4, 0.2]
+# The issue's targets, as (ratio name, comparison, bound).
+TARGETS = {
+    "throughput_vs_floor": (">=", 0.85),
+    "throughput_vs_naive": (">=", 5.0),
+    "p99_vs_floor": ("<=", 1.5),
+    "idle_p50_over_floor_ms": ("<=", 0.6),
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    argv: list[str]
+    description: str
+
+
+SUBJECTS = {
+    "floor": Subject("floor", [sys.executable, str(ROOT / "perf" / "bench" / "floor.py")], "Flask on waitress, constant body"),
+    "naive": Subject("naive", [sys.executable, str(ROOT / "perf" / "bench" / "naive.py")], "Flask on waitress, model.predict per request"),
+    "prediris": Subject("prediris", [sys.executable, "-m", "prediris_api"], "prediris /predict"),
+}
+
+
+@dataclass
+class Point:
+    subject: str
+    connections: int
+    rows_per_request: int
+    duration_s: float
+    requests: int = 0
+    requests_per_s: float = 0.0
+    rows_per_s: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    non_2xx: int = 0
+    socket_errors: int = 0
+    timeouts: int = 0
+    server_cpu_percent: float = 0.0
+    server_rss_mb: float = 0.0
+    # prediris only: rows per scikit-learn call, from its prediris_model_batch_rows histogram.
+    rows_per_model_call: float | None = None
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+@dataclass
+class BenchConfig:
+    model_dir: str
+    out_dir: Path
+    duration: float = 10.0
+    warmup: float = 3.0
+    connections: int = 100
+    subjects: tuple[str, ...] = ("floor", "naive", "prediris")
+    memory_requests: int = 100_000
+    wrk: str = "wrk"
+    timeout_s: int = 5
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    started_at: str
+    machine: dict
+    config: dict
+    points: list[Point]
+    ratios: dict
+    memory: dict
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "points": [asdict(point) | {"errors": point.errors} for point in self.points]}
+
+
+# ---- wrk ------------------------------------------------------------------------------------
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk_script(body: bytes) -> str:
+    """Return a wrk Lua script that POSTs `body` as JSON."""
+    text = body.decode()
+    level = "="
+    while f"]{level}]" in text:  # a Lua long bracket that the body cannot close
+        level += "="
+    return f'wrk.method = "POST"\nwrk.body = [{level}[{text}]{level}]\nwrk.headers["Content-Type"] = "application/json"\n'
+
+
+def wrk_argv(wrk: str, url: str, connections: int, duration: float, script: Path, timeout_s: int) -> list[str]:
+    """Return the wrk command for one point: one thread, latency percentiles, client timeout."""
+    return [
+        wrk,
+        "--threads",
+        "1",
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        f"{timeout_s}s",
+        "--latency",
+        "--script",
+        str(script),
+        url,
+    ]
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * _UNITS_MS[unit]
+
+
+def parse_wrk(output: str) -> dict:
+    """Extract requests, rate, p50/p99 (ms), non-2xx and socket errors from wrk's report."""
+    found = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if not found or not rate:
+        raise ValueError(f"not a wrk report: {output[-300:]!r}")
+    result = {"requests": int(found.group(1)), "requests_per_s": float(rate.group(1))}
+    for label, key in (("50%", "p50_ms"), ("99%", "p99_ms")):
+        match = re.search(rf"^\s+{re.escape(label)}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        result[key] = _ms(*match.groups()) if match else 0.0
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    counts = [int(value) for value in sockets.groups()] if sockets else [0, 0, 0, 0]
+    result["socket_errors"] = sum(counts)
+    result["timeouts"] = counts[3]
+    return result
+
+
+# ---- the server under test --------------------------------------------------------------------
+
+
+def cores() -> tuple[set[int] | None, set[int] | None]:
+    """Return (server cores, generator cores): disjoint when there are at least two."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    return {available[0]}, set(available[1:])
+
+
+def pinned(argv: list[str], cpus: set[int] | None) -> list[str]:
+    """Return `argv` run by taskset on `cpus` (every thread it starts inherits them), or as is."""
+    if cpus is None:
+        return argv
+    return ["taskset", "--cpu-list", ",".join(str(cpu) for cpu in sorted(cpus)), *argv]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Return the user+system CPU seconds of a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_rss_mb(pid: int) -> float:
+    """Return the resident set size of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def running(subject: Subject, config: BenchConfig, log_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start one server pinned to the server core, wait until ready, stop it afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREDIRIS_HOST": "127.0.0.1",
+        "PREDIRIS_PORT": str(port),
+        "PREDIRIS_MODEL_DIR": str(config.model_dir),
+        "PREDIRIS_LOG_LEVEL": "WARNING",
+        **{f"PREDIRIS_{key.upper()}": str(value) for key, value in config.settings.items()},
+    }
+    server_cores, _ = cores()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{subject.name}.log", "wb") as log:
+        process = subprocess.Popen(pinned(subject.argv, server_cores), env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not answers(base + "/health/ready"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise Exit(f"bench: the {subject.name} server did not start; see {log_dir / (subject.name + '.log')}", code=1)
+            time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_wrk(config: BenchConfig, url: str, connections: int, duration: float, script: Path) -> dict:
+    """Run wrk pinned to the generator cores; return its parsed report."""
+    _, generator_cores = cores()
+    argv = pinned(wrk_argv(config.wrk, url, connections, duration, script, config.timeout_s), generator_cores)
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise Exit(f"bench: wrk failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()[-200:]}", code=1)
+    return parse_wrk(result.stdout)
+
+
+def measure(config: BenchConfig, subject: str, base: str, process: subprocess.Popen, connections: int, script: Path, rows: int) -> Point:
+    """Warm up, then measure one point: wrk's figures plus the server's CPU and memory."""
+    url = base + "/predict"
+    if config.warmup > 0:
+        run_wrk(config, url, connections, config.warmup, script)
+        # Requests of the warm-up's closed connections may still be in the server: let them finish
+        # so they neither count nor meet the admission limit together with the measured ones.
+        time.sleep(1.0)
+    calls_before = model_calls(base)
+    cpu_before, wall_before = process_cpu_seconds(process.pid), time.monotonic()
+    figures = run_wrk(config, url, connections, config.duration, script)
+    cpu = process_cpu_seconds(process.pid) - cpu_before
+    wall = time.monotonic() - wall_before
+    calls_after = model_calls(base)
+    point = Point(subject=subject, connections=connections, rows_per_request=rows, duration_s=round(config.duration, 1), **figures)
+    point.rows_per_s = round(point.requests_per_s * rows, 1)
+    point.server_cpu_percent = round(100 * cpu / wall, 1)
+    point.server_rss_mb = round(process_rss_mb(process.pid), 1)
+    if calls_before and calls_after and calls_after[1] > calls_before[1]:
+        point.rows_per_model_call = round((calls_after[0] - calls_before[0]) / (calls_after[1] - calls_before[1]), 2)
+    return point
+
+
+def model_calls(base: str) -> tuple[float, float] | None:
+    """Return (rows, calls) of the model so far from a prediris /metrics, or None elsewhere."""
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    values = dict(re.findall(r"^prediris_model_batch_rows_(sum|count) ([\d.e+]+)$", text, re.MULTILINE))
+    return (float(values["sum"]), float(values["count"])) if len(values) == 2 else None
+
+
+def machine() -> dict:
+    """Describe where the figures come from."""
+    model = ""
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+    return {
+        "cpu": model or platform.processor(),
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+        "server_cores": sorted(cores()[0] or []),
+        "generator_cores": sorted(cores()[1] or []),
+    }
+
+
+def ratios(points: list[Point]) -> dict:
+    """Compute the issue's ratios from points of this run."""
+    by = {(point.subject, point.connections, point.rows_per_request): point for point in points}
+    result = {}
+    loaded = by.get(("prediris", max((p.connections for p in points), default=0), 1))
+    floor = by.get(("floor", loaded.connections, 1)) if loaded else None
+    naive = by.get(("naive", loaded.connections, 1)) if loaded else None
+    if loaded and floor and floor.requests_per_s:
+        result["throughput_vs_floor"] = round(loaded.requests_per_s / floor.requests_per_s, 3)
+        result["p99_vs_floor"] = round(loaded.p99_ms / floor.p99_ms, 3) if floor.p99_ms else None
+    if loaded and naive and naive.requests_per_s:
+        result["throughput_vs_naive"] = round(loaded.requests_per_s / naive.requests_per_s, 3)
+    idle, idle_floor = by.get(("prediris", 1, 1)), by.get(("floor", 1, 1))
+    if idle and idle_floor:
+        result["idle_p50_over_floor_ms"] = round(idle.p50_ms - idle_floor.p50_ms, 3)
+    return result
+
+
+def verdicts(computed: dict) -> dict:
+    """Return {ratio: True/False} against TARGETS for the ratios computed."""
+    checks = {">=": lambda value, bound: value >= bound, "<=": lambda value, bound: value <= bound}
+    return {name: checks[op](computed[name], bound) for name, (op, bound) in TARGETS.items() if computed.get(name) is not None}
+
+
+def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> Report:
+    """Measure every subject at `connections` and at 1 connection (and prediris's 100-row batches)."""
+    started = datetime.now(UTC)
+    work = config.out_dir / started.strftime("%Y%m%dT%H%M%SZ")
+    work.mkdir(parents=True, exist_ok=True)
+    single = work / "single.lua"
+    single.write_text(wrk_script(json.dumps({"X": SEED_ROW}).encode()))
+    batch = work / "batch100.lua"
+    batch.write_text(wrk_script(json.dumps({"X": _iris_rows(100)}).encode()))
+    points: list[Point] = []
+    memory: dict = {}
+    for name in config.subjects:
+        subject = SUBJECTS[name]
+        progress(f"bench: {name} ({subject.description})")
+        with running(subject, config, work / "logs") as (base, process):
+            rss_start = process_rss_mb(process.pid)
+            for connections in dict.fromkeys((config.connections, 1)):
+                point = measure(config, name, base, process, connections, single, 1)
+                progress(f"  {connections:>4} connections: {describe(point)}")
+                points.append(point)
+            if name == "prediris":
+                point = measure(config, name, base, process, config.connections, batch, 100)
+                progress(f"  {config.connections:>4} connections, 100-row batches: {point.rows_per_s:>9.1f} rows/s  errors {point.errors}")
+                points.append(point)
+                memory = _memory_check(config, base, process, single, rss_start, progress)
+    report = Report(
+        started_at=started.isoformat(timespec="seconds"),
+        machine=machine(),
+        config={key: value for key, value in asdict(config).items() if key != "out_dir"} | {"out_dir": str(config.out_dir)},
+        points=points,
+        ratios=ratios(points),
+        memory=memory,
+    )
+    document = report.to_dict() | {"verdicts": verdicts(report.ratios)}
+    (work / "bench.json").write_text(json.dumps(document, indent=2) + "\n")
+    (config.out_dir / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    return report
+
+
+def _memory_check(config: BenchConfig, base: str, process: subprocess.Popen, script: Path, rss_start: float, progress) -> dict:
+    """Serve `memory_requests` more requests and compare resident memory before and after."""
+    if config.memory_requests <= 0:
+        return {}
+    served, rss_before = 0, process_rss_mb(process.pid)
+    while served < config.memory_requests:
+        figures = run_wrk(config, base + "/predict", config.connections, max(1.0, config.duration), script)
+        served += figures["requests"]
+        if figures["requests"] == 0:
+            break
+    rss_after = process_rss_mb(process.pid)
+    progress(f"  memory: {rss_before:.1f} MiB before, {rss_after:.1f} MiB after {served} more requests")
+    return {
+        "requests": served,
+        "rss_at_start_mb": round(rss_start, 1),
+        "rss_before_mb": round(rss_before, 1),
+        "rss_after_mb": round(rss_after, 1),
+    }
+
+
+def _iris_rows(count: int) -> list[list[float]]:
+    from prediris_model.dataset import load_dataset  # noqa: PLC0415 - only the batch script needs the data
+
+    features, _ = load_dataset()
+    return features[:count].tolist()
+
+
+def describe(point: Point) -> str:
+    """One progress line for a measured point."""
+    return f"{point.requests_per_s:>9.1f} req/s  p50 {point.p50_ms:.3f} ms  p99 {point.p99_ms:.3f} ms  errors {point.errors}"
+
+
+HEADER = ("server", "conns", "rows", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "cpu %", "rss MiB", "rows/call")
+WIDTHS = (10, 6, 6, 11, 11, 9, 9, 8, 7, 9, 10)
+
+
+def format_table(report: Report) -> str:
+    """Render the points, the ratios and the verdicts as a text table."""
+    lines = [HEADER[0].ljust(WIDTHS[0]) + "".join(title.rjust(width) for title, width in zip(HEADER[1:], WIDTHS[1:], strict=True))]
+    for point in report.points:
+        cells = (
+            f"{point.connections}",
+            f"{point.rows_per_request}",
+            f"{point.requests_per_s:.1f}",
+            f"{point.rows_per_s:.1f}",
+            f"{point.p50_ms:.3f}",
+            f"{point.p99_ms:.3f}",
+            f"{point.errors}",
+            f"{point.server_cpu_percent:.1f}",
+            f"{point.server_rss_mb:.1f}",
+            "-" if point.rows_per_model_call is None else f"{point.rows_per_model_call:.2f}",
+        )
+        lines.append(point.subject.ljust(WIDTHS[0]) + "".join(cell.rjust(width) for cell, width in zip(cells, WIDTHS[1:], strict=True)))
+    lines.append("")
+    marks = verdicts(report.ratios)
+    for name, value in report.ratios.items():
+        op, bound = TARGETS[name]
+        mark = "" if name not in marks else ("  ok" if marks[name] else "  below target")
+        lines.append(f"{name:<24}{value!s:>9}   target {op} {bound}{mark}")
+    if report.memory:
+        memory = report.memory
+        lines.append(f"{'memory':<24}{memory['rss_before_mb']:>9} MiB -> {memory['rss_after_mb']} MiB after {memory['requests']} requests")
+    info = report.machine
+    lines.append(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, load average {info['load_average']}")
+    return "\n".join(lines)

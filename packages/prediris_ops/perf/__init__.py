@@ -1,0 +1,1 @@
+"""Load tests with Taurus: JMeter provisioning, runs, results, reports and replica watching."""

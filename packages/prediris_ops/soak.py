@@ -1,0 +1,167 @@
+"""The soak test: steady load on one real server for a long time, then a verdict.
+
+Steady load at a fixed rate over keep-alive connections (loadgen.py) while the server's resident
+memory and thread count are sampled from /proc. The run passes when the clients saw no error
+(no failure, only 200s), memory stayed flat after warm-up, the thread count never changed, and
+the server's own /metrics counters equal the clients' counts exactly.
+"""
+
+import re
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from prediris_ops.loadgen import LoadResult, generate_load
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str | float) -> float:
+    """Return seconds from `90`, `90s`, `10m` or `1h`; raise ValueError naming the accepted forms."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"duration {text!r} is not a positive number of seconds, or a number followed by s, m or h (e.g. 10m)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@dataclass(frozen=True)
+class SoakPlan:
+    duration: float
+    connections: int = 16
+    rate: float = 200.0
+    sample_every: float = 5.0
+    # The first part of the run, when caches and allocator arenas fill, is not judged for flatness.
+    warmup_fraction: float = 0.2
+    max_rss_growth_mb: float = 10.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    elapsed: float
+    rss_kib: int
+    threads: int
+
+
+@dataclass
+class SoakReport:
+    plan: SoakPlan
+    load: LoadResult
+    samples: list[Sample]
+    server: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def judged(self) -> list[Sample]:
+        """Return the samples taken after warm-up."""
+        start = self.plan.duration * self.plan.warmup_fraction
+        return [sample for sample in self.samples if sample.elapsed >= start] or self.samples[-1:]
+
+    def lines(self) -> list[str]:
+        """Describe the run: load, memory and threads over time, counters, verdict."""
+        judged = self.judged()
+        rss = [sample.rss_kib for sample in judged]
+        lines = [f"soak {self.plan.duration:.0f} s at {self.plan.rate:.0f} req/s over {self.plan.connections} connections"]
+        lines.append(f"  clients: {self.load.summary()}")
+        if rss:
+            lines.append(
+                f"  after warm-up: RSS {rss[0] / 1024:.1f} → {rss[-1] / 1024:.1f} MiB (max {max(rss) / 1024:.1f}), "
+                f"threads {sorted({sample.threads for sample in judged})}, {len(judged)} samples"
+            )
+        lines.append(
+            "  server counted: "
+            + ", ".join(f"{name} {value:.0f}" for name, value in sorted(self.server.items()))
+            + f"; clients: 200 {self.load.statuses.get(200, 0)}, 503 {self.load.statuses.get(503, 0)}"
+        )
+        lines += [f"  FAIL {failure}" for failure in self.failures] or ["  PASS: no error, flat memory and threads, counters equal"]
+        return lines
+
+
+def process_sample(pid: int, elapsed: float) -> Sample:
+    """Read a process's resident memory and thread count from /proc."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        values[name] = value.split()
+    return Sample(elapsed, int(values["VmRSS"][0]), int(values["Threads"][0]))
+
+
+def prediction_counters(base_url: str, timeout: float = 10.0) -> dict[str, float]:
+    """Return the server's counts of POST /predict replies by status, and of shed requests."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=timeout) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "prediris_http_requests_total" and labels.get("route") == "/predict" and labels.get("method") == "POST":
+                key = f"http {labels['status']}"
+            elif sample.name == "prediris_shed_requests_total":
+                key = f"shed {labels['reason']}"
+            else:
+                continue
+            counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+def judge(plan: SoakPlan, load: LoadResult, samples: list[Sample], server: dict[str, float]) -> list[str]:
+    """Return what went wrong, one sentence each (empty: the soak passed)."""
+    failures = []
+    if load.failures:
+        failures.append(f"client failures: {dict(load.failures)}")
+    others = {status: count for status, count in load.statuses.items() if status != 200}
+    if others:
+        failures.append(f"replies other than 200: {others}")
+    if not load.statuses.get(200):
+        failures.append("no request succeeded")
+    report = SoakReport(plan, load, samples, server)
+    judged = report.judged()
+    if judged:
+        growth = (max(sample.rss_kib for sample in judged) - judged[0].rss_kib) / 1024
+        if growth > plan.max_rss_growth_mb:
+            failures.append(f"resident memory grew by {growth:.1f} MiB after warm-up (allowed {plan.max_rss_growth_mb:g})")
+        threads = sorted({sample.threads for sample in judged})
+        if len(threads) > 1:
+            failures.append(f"the thread count changed: {threads}")
+    else:
+        failures.append("no memory sample was taken")
+    served = server.get("http 200", 0.0)
+    if served != load.statuses.get(200, 0):
+        failures.append(f"/metrics counted {served:.0f} successful predictions, the clients {load.statuses.get(200, 0)}")
+    answered = sum(value for key, value in server.items() if key != "http 200")
+    if answered != sum(others.values()):
+        failures.append(f"/metrics counted {answered:.0f} other replies, the clients {sum(others.values())}")
+    return failures
+
+
+def run_soak(base_url: str, pid: int, plan: SoakPlan, *, progress=None) -> SoakReport:
+    """Load `base_url` steadily for the plan's duration while sampling process `pid`; judge the run."""
+    samples: list[Sample] = []
+    done = threading.Event()
+    started = time.monotonic()
+
+    def sample_until_done() -> None:
+        while True:
+            sample = process_sample(pid, time.monotonic() - started)
+            samples.append(sample)
+            if progress is not None:
+                progress(sample)
+            if done.wait(plan.sample_every):
+                return
+
+    sampler = threading.Thread(target=sample_until_done, name="soak-sampler", daemon=True)
+    sampler.start()
+    try:
+        load = generate_load(base_url, connections=plan.connections, duration=plan.duration, rate=plan.rate)
+    finally:
+        done.set()
+        sampler.join()
+    samples.append(process_sample(pid, time.monotonic() - started))
+    server = prediction_counters(base_url)
+    return SoakReport(plan, load, samples, server, judge(plan, load, samples, server))

@@ -1,0 +1,45 @@
+"""`invoke bench`: prediris against the floor and the naive baseline, in one run, with wrk."""
+
+from pathlib import Path
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from prediris_ops.bench import SUBJECTS, BenchConfig, format_table, run_bench
+from prediris_ops.processes import require_program
+from prediris_ops.tasks.model import ensure_model
+
+
+@task(
+    help={
+        "duration": "Seconds measured per point, after the warm-up (default: bench.duration).",
+        "warmup": "Seconds of unmeasured load before each point (default: bench.warmup).",
+        "connections": "Concurrent connections of the loaded points (default: bench.connections, 100).",
+        "only": "Comma-separated subset of floor,naive,prediris (default: all three).",
+        "memory-requests": "Requests served before the second memory reading (default: bench.memory_requests; 0 skips).",
+        "threads": "Waitress threads of every server under test (default: the service's own).",
+    }
+)
+def bench(c, duration=None, warmup=None, connections=None, only=None, memory_requests=None, threads=None):
+    """Measure prediris against a constant-answer floor and a naive model server; print ratios, write JSON."""
+    wrk = require_program("wrk", "install wrk (Debian: apt-get install wrk)")
+    subjects = tuple(name.strip() for name in (only or ",".join(SUBJECTS)).split(",") if name.strip())
+    unknown = [name for name in subjects if name not in SUBJECTS]
+    if unknown:
+        raise Exit(f"bench: unknown server {', '.join(unknown)}; choose from {', '.join(SUBJECTS)}", code=2)
+    ensure_model(c)
+    config = BenchConfig(
+        model_dir=c.model.dir,
+        out_dir=Path(c.bench.out_dir),
+        duration=float(duration if duration is not None else c.bench.duration),
+        warmup=float(warmup if warmup is not None else c.bench.warmup),
+        connections=int(connections if connections is not None else c.bench.connections),
+        subjects=subjects,
+        memory_requests=int(memory_requests if memory_requests is not None else c.bench.memory_requests),
+        wrk=wrk,
+        settings={"threads": threads} if threads else {},
+    )
+    report = run_bench(config)
+    print()
+    print(format_table(report))
+    print(f"\nwritten: {config.out_dir / 'latest.json'}")

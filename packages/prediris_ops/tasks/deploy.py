@@ -1,0 +1,160 @@
+"""`invoke push` (the built image to Azure Container Registry), `invoke deploy` (to Azure Container
+Apps, checked and rolled back on failure) and `invoke provision` (what deploy needs).
+
+Settings come from the `azure` section of invoke.yaml, then INVOKE_AZURE_* variables, then flags;
+the subscription from azure.subscription or AZURE_SUBSCRIPTION_ID. Credentials never go through here:
+azure-identity finds them (`az login`, a managed identity, or the CI's OIDC token).
+"""
+
+import time
+from pathlib import Path
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from prediris_ops import docker as dockercli
+from prediris_ops.image import git
+from prediris_ops.tasks.serve import curl_line
+
+ROOT = Path(__file__).resolve().parents[3]
+PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
+
+
+def _azure():
+    """Import the Azure layer on first use: `invoke` starts fast and works without the deploy extra."""
+    try:
+        import prediris_ops.azure.provision  # noqa: PLC0415
+        import prediris_ops.azure.registry  # noqa: PLC0415
+        import prediris_ops.azure.rollout  # noqa: PLC0415
+    except ImportError as error:
+        raise Exit(f"the Azure SDK is not installed ({error.name}): pip install -e '.[deploy]'", code=2) from None
+    return prediris_ops.azure
+
+
+def _record_path(c) -> Path:
+    return ROOT / c.azure.push_record
+
+
+def _git_sha() -> str:
+    sha = git(ROOT, "rev-parse", "--short", "HEAD")
+    if not sha:
+        raise Exit("not in a git checkout: the image tag and the revision suffix come from the git sha", code=2)
+    return sha
+
+
+@task(
+    help={
+        "registry": "Registry login server (default: azure.registry, efreiprediction.azurecr.io).",
+        "image": "Repository in the registry (default: azure.image, efreiprediris).",
+        "source": "Local image `invoke build` tagged (default: docker.image).",
+        "tag": "Tag to push besides `latest` (default: the git short sha, as `invoke build` tags it).",
+    }
+)
+def push(c, *, registry=None, image=None, source=None, tag=None):
+    """Log in to ACR with your Azure identity, push the built image (<sha> and latest), record its digest."""
+    azure = _azure()
+    acr, errors = azure.registry, azure.errors
+    target = azure.target.target_from_config(c, registry=registry, image=image, require_subscription=False)
+    docker = dockercli.resolve_client(c.docker.executable)
+    sha = tag or _git_sha()
+    local = source or c.docker.image
+    with errors.azure_errors(), azure.clients.AzureClients(target) as clients:
+        token = acr.refresh_token(target.registry, clients.arm_token())
+        acr.docker_login(docker, target.registry, token)
+        print(f"logged in to {target.registry} (Entra ID token exchanged for an ACR token, given to docker on stdin)")
+        digest = acr.push(docker, local, target.registry, target.image, [sha, "latest"])
+    pushed = acr.PushedImage(target.registry, target.image, sha, digest, sha, acr.now_utc())
+    acr.record_push(_record_path(c), pushed)
+    print(f"pushed {target.registry}/{target.image}:{sha} and :latest\ndigest {digest}\n  {pushed.reference}")
+    print(f"recorded in {c.azure.push_record}: `invoke deploy` deploys this digest")
+
+
+def _image_to_deploy(c, azure, target, image):
+    if image:
+        if "@sha256:" not in image:
+            raise Exit(f"--image {image} is a mutable tag: pass a digest reference (<registry>/<image>@sha256:…)", code=2)
+        return image, None
+    pushed = azure.registry.last_push(_record_path(c))
+    if pushed is None:
+        return None, None
+    return pushed.reference, pushed.git_sha
+
+
+@task(
+    help={
+        "dry-run": "Print the plan and the exact Container App JSON; no credentials, no network.",
+        "image": "Digest reference to deploy (default: the one `invoke push` recorded).",
+        "concurrency-target": "Concurrent requests per replica before scaling out (default: azure.concurrency_target).",
+        "min-replicas": "Minimum replicas (default: azure.min_replicas).",
+        "max-replicas": "Maximum replicas (default: azure.max_replicas).",
+        "cpu": "vCPU per replica (default: azure.cpu).",
+        "memory": "Memory per replica, e.g. 1Gi (default: azure.memory).",
+        "app": "Container App name (default: azure.app).",
+        "resource-group": "Resource group (default: azure.resource_group).",
+        "url": "Smoke-test this URL instead of https://<the app's fqdn> (e.g. a custom domain).",
+    }
+)
+def deploy(
+    c,
+    *,
+    dry_run=False,
+    image=None,
+    concurrency_target=None,
+    min_replicas=None,
+    max_replicas=None,
+    cpu=None,
+    memory=None,
+    app=None,
+    resource_group=None,
+    url=None,
+):
+    """Deploy the pushed image to Azure Container Apps; smoke-test it; roll traffic back if it fails."""
+    azure = _azure()
+    target = azure.target.target_from_config(
+        c,
+        require_subscription=not dry_run,
+        concurrency_target=concurrency_target,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        cpu=cpu,
+        memory=memory,
+        app=app,
+        resource_group=resource_group,
+    )
+    reference, pushed_sha = _image_to_deploy(c, azure, target, image)
+    sha = pushed_sha or _git_sha()
+    if dry_run:
+        if reference is None:
+            reference = f"{target.registry}/{target.image}@{PLACEHOLDER_DIGEST}"
+            print(f"note: no image recorded in {c.azure.push_record} yet; showing the digest placeholder")
+        print("\n".join(azure.rollout.plan(target, reference, sha, url)))
+        return
+    if reference is None:
+        raise Exit(
+            f"no pushed image recorded in {c.azure.push_record}: run `invoke push` (or pass --image <registry>/<image>@sha256:…)", code=2
+        )
+    started = time.monotonic()
+    with azure.errors.azure_errors(target.location), azure.clients.AzureClients(target) as clients:
+        rollout = azure.rollout.deploy(clients, target, reference, sha, smoke_url=url)
+    verb = "deployed" if rollout.changed else "already deployed"
+    print(f"{verb}: {rollout.revision} serves {rollout.url} ({time.monotonic() - started:.0f} s) — try:\n  {curl_line(rollout.url)}")
+
+
+@task(
+    help={
+        "dry-run": "Print what would be checked and created; no credentials, no network.",
+        "location": "Azure region (default: azure.location).",
+        "resource-group": "Resource group (default: azure.resource_group).",
+    }
+)
+def provision(c, *, dry_run=False, location=None, resource_group=None):
+    """Create what deploy needs when missing (group, registry, logs, environment, pull identity + AcrPull)."""
+    azure = _azure()
+    target = azure.target.target_from_config(c, require_subscription=not dry_run, location=location, resource_group=resource_group)
+    if dry_run:
+        print("\n".join(azure.provision.plan(target)))
+        return
+    with azure.errors.azure_errors(target.location), azure.clients.AzureClients(target) as clients:
+        report = azure.provision.provision(clients, target)
+    created = [what for what, state in report if state == "created"]
+    print(f"provisioned {target.group_id}: " + (f"created {', '.join(created)}" if created else "everything was already there"))

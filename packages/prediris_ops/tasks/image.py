@@ -1,0 +1,135 @@
+"""`invoke build` (the container image), `invoke lock` (its pinned dependencies), `invoke base-image`."""
+
+from pathlib import Path
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from prediris_ops import docker as dockercli
+from prediris_ops import engine
+from prediris_ops.image import image_tags, label_args, model_pin, training_args
+from prediris_ops.lint import LINTERS
+from prediris_ops.lock import lock_text
+from prediris_ops.processes import run_in
+from prediris_ops.tasks.model import ensure_model
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def plan_build(
+    config,
+    *,
+    docker: str | None = None,
+    image: str | None = None,
+    tags: list[str] | None = None,
+    ca_bundle: str | None = None,
+    base_image: str | None = None,
+    build_args: dict[str, str] | None = None,
+    model_dir: str | Path | None = None,
+    progress: str = "auto",
+) -> tuple[dockercli.BuildSpec, list[str]]:
+    """Return the build to run (from configuration, overridden by the arguments) and notes to print."""
+    settings = config.docker
+    args = {
+        "BASE_IMAGE": base_image or settings.base_image,
+        **training_args(config.model),
+        **label_args(ROOT, settings.source),
+    }
+    digest, why = model_pin(model_dir or config.model.dir, ROOT / settings.lock_file)
+    notes = [f"model: {'pinned' if digest else 'not pinned'}: {why}"]
+    if digest:
+        args["MODEL_SHA256"] = digest
+    args.update({key: str(value) for key, value in (settings.build_args or {}).items()})
+    args.update(build_args or {})
+    bundle = dockercli.find_ca_bundle(ca_bundle if ca_bundle is not None else settings.ca_bundle)
+    notes.append(f"CA bundle for pip: {bundle or 'none'}")
+    spec = dockercli.BuildSpec(
+        docker=docker or dockercli.resolve_client(settings.executable),
+        context=ROOT,
+        tags=tags or image_tags(image or settings.image, ROOT),
+        build_args=args,
+        ca_bundle=bundle,
+        dockerfile=settings.dockerfile,
+        progress=progress,
+    )
+    return spec, notes
+
+
+def parse_build_args(pairs: list[str]) -> dict[str, str]:
+    """Turn `KEY=VALUE` flags into a mapping; stop on a pair without `=`."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise Exit(f"--build-arg {pair!r} is not KEY=VALUE", code=2)
+        parsed[key] = value
+    return parsed
+
+
+def size_report(info: dockercli.ImageInfo, budget_mb: float) -> str:
+    """Return the size line, with a warning when the image is over the budget."""
+    line = f"size {info.size_mb:.0f} MB (budget {budget_mb:.0f} MB)"
+    if info.size_mb > budget_mb:
+        line += f" — WARNING: over the size budget by {info.size_mb - budget_mb:.0f} MB (docker.size_budget_mb)"
+    return line
+
+
+@task(
+    iterable=["build_arg"],
+    help={
+        "image": "Image name (default: docker.image, efreiprediris); tagged :<git short sha> and :latest.",
+        "docker": "Docker client executable (default: docker.executable; it must support BuildKit).",
+        "ca-bundle": "PEM file of CAs pip must trust, as a BuildKit secret (default: docker.ca_bundle, auto); `none` to omit.",
+        "base-image": "Base image (default: docker.base_image, debian:bookworm-slim).",
+        "build-arg": "KEY=VALUE build argument, repeatable (added to docker.build_args).",
+        "no-cache": "Build every layer again (a cold build).",
+    },
+)
+def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_arg=None, no_cache=False):
+    """Train if needed, lint the Dockerfile, build the image with BuildKit; print its reference, size and id."""
+    ensure_model(c)
+    hadolint = next(linter for linter in LINTERS if linter.name == "hadolint")
+    run_in(c, hadolint.argv(ROOT))
+    spec, notes = plan_build(
+        c.config, docker=docker, image=image, ca_bundle=ca_bundle, base_image=base_image, build_args=parse_build_args(build_arg or [])
+    )
+    for note in notes:
+        print(note)
+    argv = spec.argv()
+    if no_cache:
+        argv.insert(2, "--no-cache")
+    run_in(c, argv, env=dockercli.BUILDKIT_ENV)
+    info = dockercli.inspect_image(spec.docker, spec.tags[0])
+    print(f"built {', '.join(spec.tags)}")
+    print(f"  id {info.id} (the registry digest is known once pushed)")
+    print(f"  {size_report(info, float(c.docker.size_budget_mb))}, largest layers:")
+    for size, instruction in sorted(dockercli.history(spec.docker, spec.tags[0]), reverse=True)[:3]:
+        print(f"    {size / 1e6:5.0f} MB  {' '.join(instruction.split())[:100] or 'the base image'}")
+
+
+@task(help={"check": "Do not write: exit 1 when the committed lock differs from the installed versions."})
+def lock(c, check=False):
+    """Pin the image's runtime dependencies to the versions installed here (requirements/runtime.lock)."""
+    path = ROOT / c.docker.lock_file
+    text = lock_text()
+    current = path.read_text() if path.exists() else ""
+    if check:
+        if current != text:
+            raise Exit(f"{c.docker.lock_file} differs from the installed versions: run `invoke lock` and commit it", code=1)
+        print(f"{c.docker.lock_file} matches the installed versions")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    count = sum(1 for line in text.splitlines() if "==" in line and not line.startswith("#"))
+    print(f"{'updated' if current != text else 'unchanged'} {c.docker.lock_file}: {count} distributions pinned")
+
+
+@task(help={"docker": "Docker client executable (default: docker.executable)."})
+def base_image(c, docker=None):
+    """Provide the base image where no registry is reachable: pull it, else debootstrap and import it."""
+    client = dockercli.resolve_client(docker or c.docker.executable)
+    if engine.server_version(client) is None:
+        raise Exit(f"no Docker engine answers `{client} info`: start dockerd (or Docker Desktop) first", code=2)
+    cache = Path(c.docker.cache_dir or engine.DEFAULT_CACHE).expanduser()
+    how = engine.ensure_base_image(client, c.docker.base_image, cache_dir=cache)
+    print(f"{c.docker.base_image}: {how}")

@@ -1,0 +1,75 @@
+"""`invoke soak`: steady load on one local server for a long time; fail unless it stays clean and flat."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from prediris_ops.localapi import local_api
+from prediris_ops.soak import SoakPlan, parse_duration, run_soak
+from prediris_ops.tasks.model import ensure_model
+
+
+def soak_plan(c, *, duration=None, connections=None, rate=None, sample_every=None, max_rss_growth_mb=None) -> SoakPlan:
+    """Return the plan from the task's options, falling back to the `soak` section of invoke.yaml."""
+    config = c.soak
+    try:
+        seconds = parse_duration(duration if duration is not None else config.duration)
+        every = parse_duration(sample_every if sample_every is not None else config.sample_every)
+    except ValueError as error:
+        raise Exit(f"soak: {error}", code=2) from None
+    return SoakPlan(
+        duration=seconds,
+        connections=int(connections or config.connections),
+        rate=float(rate or config.rate),
+        sample_every=every,
+        warmup_fraction=float(config.warmup_fraction),
+        max_rss_growth_mb=float(max_rss_growth_mb if max_rss_growth_mb is not None else config.max_rss_growth_mb),
+    )
+
+
+@task(
+    help={
+        "duration": "How long to load the server: seconds, or 30s, 10m, 1h (default: soak.duration, 10m).",
+        "connections": "Keep-alive client connections (default: soak.connections).",
+        "rate": "Total requests per second, held steady (default: soak.rate).",
+        "sample-every": "How often to sample the server's memory and threads (default: soak.sample_every).",
+        "max-rss-growth-mb": "Resident memory growth allowed after warm-up, MiB (default: soak.max_rss_growth_mb).",
+        "model-dir": "Model folder (default: model.dir); trained first if it holds no verified model.",
+    }
+)
+def soak(c, duration=None, connections=None, rate=None, sample_every=None, max_rss_growth_mb=None, model_dir=None):
+    """Serve the model locally under steady load; fail on any error, growing memory or threads, or miscounted metrics."""
+    plan = soak_plan(
+        c, duration=duration, connections=connections, rate=rate, sample_every=sample_every, max_rss_growth_mb=max_rss_growth_mb
+    )
+    directory = model_dir or c.model.dir
+    ensure_model(c, directory)
+    report_dir = Path(c.soak.reports)
+    print(
+        f"soak: {plan.duration:.0f} s at {plan.rate:.0f} req/s over {plan.connections} connections, sampled every {plan.sample_every:g} s"
+    )
+    with local_api(directory, report_dir / "server.log") as api:
+
+        def progress(sample):
+            print(f"  {sample.elapsed:7.1f} s  RSS {sample.rss_kib / 1024:7.1f} MiB  threads {sample.threads}", flush=True)
+
+        report = run_soak(api.base_url, api.pid, plan, progress=progress)
+    for line in report.lines():
+        print(line)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "plan": asdict(plan),
+        "statuses": dict(report.load.statuses),
+        "failures": dict(report.load.failures),
+        "p50_ms": report.load.percentile(200, 0.5) * 1000,
+        "p99_ms": report.load.percentile(200, 0.99) * 1000,
+        "samples": [asdict(sample) for sample in report.samples],
+        "server": report.server,
+        "verdict": report.failures or "pass",
+    }
+    (report_dir / "soak.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not report.passed:
+        raise Exit(f"soak failed: {'; '.join(report.failures)} (details in {report_dir / 'soak.json'})", code=1)

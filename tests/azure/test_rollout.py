@@ -1,0 +1,143 @@
+"""`invoke deploy`'s rollout through the real Azure SDK against the ARM stand-in: the exact requests,
+the smoke test of the live URL, idempotence, and the rollback of traffic when a revision fails."""
+
+import pytest
+
+from prediris_ops.azure import rollout
+from prediris_ops.azure.errors import AzureError
+from tests.azure.conftest import IMAGE, OTHER_IMAGE, make_target
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("provisioned")]
+APP = "/resourcegroups/prediris/providers/microsoft.app/containerapps/prediris"
+
+
+def deploy(clients, target, image, sha, url):
+    lines: list[str] = []
+    result = rollout.deploy(clients, target, image, sha, smoke_url=url, log=lines.append)
+    return result, lines
+
+
+def writes(arm, since=0):
+    return [(r.method, r.key.split("/providers/microsoft.app/")[-1]) for r in arm.writes()[since:]]
+
+
+def test_the_first_deploy_puts_the_complete_app_then_smoke_tests_the_live_url(arm, clients, target, live_api):
+    result, lines = deploy(clients, target, IMAGE, "abc1234", live_api)
+
+    [put] = arm.requests_to("PUT", APP + "$")
+    body = put.json()
+    template = body["properties"]["template"]
+    [container] = template["containers"]
+    assert container["image"] == IMAGE  # by digest, never a mutable tag
+    assert container["resources"] == {"cpu": 0.5, "memory": "1Gi"}
+    assert template["scale"] == {
+        "minReplicas": 1,
+        "maxReplicas": 10,
+        "rules": [{"name": "http-concurrency", "http": {"metadata": {"concurrentRequests": "10"}}}],
+    }
+    assert {(p["type"], p["httpGet"]["path"], p["httpGet"]["port"]) for p in container["probes"]} == {
+        ("Startup", "/health/live", 5000),
+        ("Liveness", "/health/live", 5000),
+        ("Readiness", "/health/ready", 5000),
+    }
+    assert template["revisionSuffix"].startswith("abc1234-")
+    configuration = body["properties"]["configuration"]
+    assert configuration["registries"] == [{"server": "efreiprediction.azurecr.io", "identity": target.identity_id}]
+    assert body["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {target.identity_id: {}}}
+    assert configuration["ingress"]["external"] is True
+    assert configuration["ingress"]["targetPort"] == 5000
+    assert configuration["activeRevisionsMode"] == "Multiple"
+    assert body["properties"]["managedEnvironmentId"] == target.environment_id
+
+    assert writes(arm) == [("PUT", "containerapps/prediris")]
+    assert result.revision == f"prediris--{template['revisionSuffix']}"
+    assert result.changed and result.previous is None and result.url == live_api
+    assert f"smoke test of {live_api}:" in lines
+    assert any(line.strip().startswith("ok   predicts virginica") for line in lines)
+    assert any(f"revision {result.revision}: Provisioned, health Healthy" in line for line in lines)
+
+
+def test_the_concurrency_target_and_replica_bounds_reach_the_scale_rule(arm, make_clients, live_api):
+    target = make_target(arm, concurrency_target=25, min_replicas=2, max_replicas=30)
+    arm.requests.clear()
+    deploy(make_clients(arm, target), target, IMAGE, "abc1234", live_api)
+    scale = arm.requests_to("PUT", APP + "$")[0].json()["properties"]["template"]["scale"]
+    assert scale["rules"][0]["http"]["metadata"] == {"concurrentRequests": "25"}
+    assert (scale["minReplicas"], scale["maxReplicas"]) == (2, 30)
+
+
+def test_a_second_deploy_of_the_same_image_changes_nothing(arm, clients, target, live_api):
+    first, _ = deploy(clients, target, IMAGE, "abc1234", live_api)
+    before = len(arm.writes())
+    second, lines = deploy(clients, target, IMAGE, "abc1234", live_api)
+    assert arm.writes()[before:] == []
+    assert not second.changed and second.revision == first.revision
+    assert lines[0] == f"unchanged: {first.revision} already runs {IMAGE} with 100 % of the traffic"
+
+
+def test_a_new_commit_gets_a_new_revision_and_the_old_one_is_retired(arm, clients, target, live_api):
+    first, _ = deploy(clients, target, IMAGE, "abc1234", live_api)
+    before = len(arm.writes())
+    second, _ = deploy(clients, target, OTHER_IMAGE, "def5678", live_api)
+    assert second.previous == first.revision and second.revision.startswith("prediris--def5678-")
+    assert writes(arm, before) == [
+        ("PUT", "containerapps/prediris"),
+        ("POST", f"containerapps/prediris/revisions/{first.revision}/deactivate"),
+    ]
+    revisions = {r["name"]: r["properties"] for r in arm.resources.values() if r["type"].endswith("/revisions")}
+    assert revisions[second.revision]["trafficWeight"] == 100 and revisions[second.revision]["active"]
+    assert not revisions[first.revision]["active"]
+
+
+def test_an_unhealthy_revision_sends_traffic_back_to_the_previous_one(arm, clients, target, live_api):
+    first, _ = deploy(clients, target, IMAGE, "abc1234", live_api)
+    before = len(arm.writes())
+    arm.new_revisions_become = "Unhealthy"
+    with pytest.raises(AzureError) as raised:
+        deploy(clients, target, OTHER_IMAGE, "def5678", live_api)
+    new = arm.requests_to("PUT", APP + "$")[-1].json()["properties"]["template"]["revisionSuffix"]
+    new = f"prediris--{new}"
+    assert str(raised.value) == (
+        f"deploy of {new} failed: revision {new} is Unhealthy (its probes on /health/live and /health/ready fail); "
+        f"traffic rolled back to {first.revision}, {new} deactivated"
+    )
+    assert writes(arm, before) == [
+        ("PUT", "containerapps/prediris"),
+        ("PATCH", "containerapps/prediris"),
+        ("POST", f"containerapps/prediris/revisions/{new}/deactivate"),
+    ]
+    patch = arm.requests_to("PATCH", APP + "$")[0].json()
+    assert patch == {"properties": {"configuration": {"ingress": {"traffic": [{"revisionName": first.revision, "weight": 100}]}}}}
+    revisions = {r["name"]: r["properties"] for r in arm.resources.values() if r["type"].endswith("/revisions")}
+    assert revisions[first.revision]["trafficWeight"] == 100 and revisions[first.revision]["active"]
+    assert revisions[new]["trafficWeight"] == 0 and not revisions[new]["active"]
+
+
+def test_a_failing_smoke_test_of_the_live_url_rolls_back(arm, clients, target, live_api):
+    first, _ = deploy(clients, target, IMAGE, "abc1234", live_api)
+    with pytest.raises(AzureError, match=rf"smoke checks failed \(GET /health/live: .*\); traffic rolled back to {first.revision}"):
+        deploy(clients, target, OTHER_IMAGE, "def5678", "http://127.0.0.1:9")
+    patch = arm.requests_to("PATCH", APP + "$")[0].json()
+    assert patch["properties"]["configuration"]["ingress"]["traffic"] == [{"revisionName": first.revision, "weight": 100}]
+
+
+def test_a_revision_that_never_provisions_is_reported_with_azures_reason(arm, clients, target, live_api):
+    first, _ = deploy(clients, target, IMAGE, "abc1234", live_api)
+    arm.new_revisions_become = "Failed"
+    with pytest.raises(AzureError, match=rf"failed to provision: container crashed: exit 1; traffic rolled back to {first.revision}"):
+        deploy(clients, target, OTHER_IMAGE, "def5678", live_api)
+
+
+def test_a_failing_first_revision_has_nothing_to_roll_back_to(arm, clients, target, live_api):
+    arm.new_revisions_become = "Unhealthy"
+    with pytest.raises(AzureError, match=r"is Unhealthy .*; no previous revision to roll back to; prediris--abc1234-\w+ deactivated$"):
+        deploy(clients, target, IMAGE, "abc1234", live_api)
+    assert not arm.requests_to("PATCH", APP)
+
+
+def test_the_dry_run_plan_shows_the_complete_resource_without_network(arm, target):
+    lines = rollout.plan(target, IMAGE, "abc1234")
+    assert arm.requests == []
+    text = "\n".join(lines)
+    assert '"concurrentRequests": "10"' in text and '"path": "/health/ready"' in text and IMAGE in text
+    assert "failure: PATCH" in text

@@ -1,0 +1,111 @@
+"""The three CI configurations run the same pipeline as `invoke pipeline`: the same stages in the same
+order, the same `invoke` lines per stage, Azure stages only on main, OIDC logins and no passwords."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prediris_ops.tasks.pipeline import STAGES, command_line
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {stage: [command_line(args) for args in commands] for stage, commands in STAGES.items()}
+AZURE_STAGES = ("push", "deploy", "loadtest")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def invoke_lines(commands) -> list[str]:
+    return [line for line in commands if line.split(" ", 1)[0] == "invoke"]
+
+
+def github() -> tuple[list[str], dict[str, list[str]]]:
+    jobs = load(".github/workflows/pipeline.yml")["jobs"]
+    return list(jobs), {name: invoke_lines(step.get("run", "") for step in job["steps"]) for name, job in jobs.items()}
+
+
+def gitlab() -> tuple[list[str], dict[str, list[str]]]:
+    root = load(".gitlab-ci.yml")
+    assert set(root) == {"include"}, "the root .gitlab-ci.yml only includes ci/"
+    doc = {}
+    for entry in root["include"]:
+        doc.update(load(entry["local"]))
+    jobs = {name: job for name, job in doc.items() if isinstance(job, dict) and "stage" in job}
+    assert all(name == job["stage"] for name, job in jobs.items())
+    return doc["stages"], {name: invoke_lines(job["script"]) for name, job in jobs.items()}
+
+
+def azure_steps(stage: dict) -> list[dict]:
+    steps = []
+    for job in stage["jobs"]:
+        steps += job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+    return steps
+
+
+def azure_devops() -> tuple[list[str], dict[str, list[str]]]:
+    stages = load("azure-pipelines.yml")["stages"]
+
+    def command(step: dict) -> str:
+        return step.get("script") or step.get("inputs", {}).get("inlineScript", "")
+
+    return [s["stage"] for s in stages], {s["stage"]: invoke_lines(command(step) for step in azure_steps(s)) for s in stages}
+
+
+@pytest.mark.parametrize("read", [github, gitlab, azure_devops], ids=["github", "gitlab", "azure-devops"])
+def test_each_ci_runs_the_pipeline_stages_in_order_with_the_same_invoke_lines(read):
+    order, commands = read()
+    assert order == list(STAGES)
+    assert commands == EXPECTED
+
+
+def test_the_pipeline_is_lint_test_build_push_deploy_loadtest():
+    assert EXPECTED == {
+        "lint": ["invoke lint"],
+        "test": ["invoke test"],
+        "build": ["invoke build"],
+        "push": ["invoke build", "invoke push"],
+        "deploy": ["invoke deploy"],
+        "loadtest": ["invoke perf --target azure"],
+    }
+
+
+def test_github_chains_the_jobs_runs_azure_only_off_pull_requests_and_logs_in_by_oidc():
+    workflow = load(".github/workflows/pipeline.yml")
+    jobs = workflow["jobs"]
+    names = list(jobs)
+    for previous, name in itertools.pairwise(names):
+        assert jobs[name]["needs"] == previous
+    assert jobs["push"]["if"] == "github.event_name != 'pull_request'"  # deploy and loadtest need push
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["group"] == "pipeline-${{ github.ref }}"
+    for name in AZURE_STAGES:
+        assert jobs[name]["permissions"]["id-token"] == "write"
+        [login] = [step for step in jobs[name]["steps"] if step.get("uses", "").startswith("azure/login@")]
+        assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}  # no client secret
+    assert all("timeout-minutes" in job for job in jobs.values())
+    uploads = [step["with"]["path"] for step in jobs["loadtest"]["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert uploads == ["build/perf/"]
+
+
+def test_gitlab_runs_azure_jobs_on_the_default_branch_one_at_a_time_with_an_id_token():
+    doc = load("ci/pipeline.yml")
+    azure = doc[".azure"]
+    assert azure["id_tokens"] == {"AZURE_FEDERATED_TOKEN": {"aud": "api://AzureADTokenExchange"}}
+    assert {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"} in azure["rules"]
+    assert azure["resource_group"]
+    for name in AZURE_STAGES:
+        extends = doc[name]["extends"]
+        assert ".azure" in (extends if isinstance(extends, list) else [extends])
+    assert ".docker" in doc["build"]["extends"] and "docker:27-dind" in doc[".docker"]["services"][0]["name"]
+
+
+def test_azure_devops_runs_azure_stages_on_main_through_a_workload_identity_connection():
+    stages = {s["stage"]: s for s in load("azure-pipelines.yml")["stages"]}
+    for name in AZURE_STAGES:
+        assert stages[name]["condition"] == "and(succeeded(), eq(variables.isMain, true))"
+        azure_cli = [step for step in azure_steps(stages[name]) if step.get("task") == "AzureCLI@2"]
+        assert [step["inputs"]["inlineScript"] for step in azure_cli] == [EXPECTED[name][-1]]
+        assert all(step["inputs"]["azureSubscription"] == "$(azureServiceConnection)" for step in azure_cli)
