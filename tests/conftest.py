@@ -1,11 +1,13 @@
 """Shared fixtures: a model trained once per session into a temporary folder, the app, a client."""
 
 import pytest
+from invoke import MockContext
 from prometheus_client import CollectorRegistry
 
 import prediris_model
 from prediris_api import create_app
 from prediris_metrics import PredirisMetrics
+from tests.support.config import project_config
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,14 @@ def client(app):
 def loaded(model_dir):
     """The model as the API loads it (verified)."""
     return prediris_model.load(model_dir)
+
+
+@pytest.fixture
+def make_context():
+    """Return a factory: make_context(run={command: Result}, **config sections to override) gives a
+    MockContext carrying the project's real configuration."""
+
+    def factory(run=None, **overrides):
+        return MockContext(config=project_config(**overrides), run=run or {}, repeat=True)
+
+    return factory

@@ -17,8 +17,8 @@ class SettingsError(ValueError):
 class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
-    # Waitress worker threads. More threads let more requests share one model call, but every
-    # thread competes for the GIL: 8 keeps the tail short (see README, Performance).
+    # Waitress worker threads. Every thread competes for the GIL: 8 keeps the tail short under
+    # overload (README, "Reliability") and is as fast as 4 or 16 at 100 clients ("Performance").
     threads: int = 8
     # Open connections waitress accepts; well above the design load of 100 concurrent clients.
     connection_limit: int = 1000
@@ -28,7 +28,8 @@ class Settings:
     max_batch_rows: int = 1000
     # Rows the runtime predicts in one scikit-learn call when requests arrive together.
     combine_max_rows: int = 256
-    # "auto": call the routine predict_proba runs, once verified equal (see kernel.py); "public": predict_proba.
+    # "auto": the fast exact kernel, used once verified equal to predict/predict_proba (kernel.py);
+    # "public": always call scikit-learn's predict and predict_proba.
     model_kernel: str = "auto"
     # Admission control (see admission.py): requests the replica holds at once, executing or waiting
     # for a worker thread, and of those the ones waiting; beyond either, 503 at once. 128 admits the

@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 from prediris_ops.azure import containerapp, registry
 from prediris_ops.azure.target import SUBSCRIPTION_PLACEHOLDER, target_from_config
 from tests.azure.conftest import IMAGE, OTHER_IMAGE
-from tests.ops.conftest import project_config
+from tests.support.config import project_config
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from prediris_ops.azure.clients import RETRIES
 from prediris_ops.azure.errors import azure_errors
 from prediris_ops.azure.target import target_from_config
 from tests.azure.conftest import IMAGE, make_target
-from tests.ops.conftest import project_config
 from tests.support.arm_standin import ArmStandIn
+from tests.support.config import project_config
 
 pytestmark = pytest.mark.e2e
 GROUP = r"/resourcegroups/prediris$"

@@ -14,8 +14,8 @@ from invoke import MockContext
 
 from prediris_ops.azure import clients as azure_clients
 from prediris_ops.tasks import deploy as deploy_tasks
-from tests.ops.conftest import project_config
 from tests.support.arm_standin import ACR_USERNAME
+from tests.support.config import project_config
 from tests.support.registry import acr_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]

@@ -1,13 +1,9 @@
-"""The image tests use the ops tests' MockContext factory (the project's real invoke configuration)."""
+"""A stand-in docker client for the client probe tests."""
 
 import sys
 from pathlib import Path
 
 import pytest
-
-from tests.ops.conftest import make_context
-
-__all__ = ["fake_docker", "make_context"]
 
 
 @pytest.fixture

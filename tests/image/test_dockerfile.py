@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prediris_ops.docker import CA_SECRET_ID
 from prediris_ops.lint import LINTERS
-from tests.support.docker import project_config
+from tests.support.config import project_config
 from tests.support.tools import require_program
 
 ROOT = Path(__file__).resolve().parents[2]

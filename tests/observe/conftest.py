@@ -1,4 +1,4 @@
-"""The MockContext factory of tests/ops, and a stand-in for a compose Prometheus's readiness and targets."""
+"""A stand-in for a compose Prometheus's readiness and targets."""
 
 import json
 import threading
@@ -6,7 +6,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.ops.conftest import make_context, project_config  # noqa: F401 (fixtures shared with tests/ops)
 from tests.support.tools import free_port
 
 

@@ -11,8 +11,8 @@ from invoke.exceptions import Exit
 
 from prediris_ops.perf.run import executor_env
 from prediris_ops.tasks import perf
-from tests.ops.conftest import project_config
 from tests.perf.conftest import DATA
+from tests.support.config import project_config
 
 ROOT = DATA.parents[2]
 

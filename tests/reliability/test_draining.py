@@ -2,21 +2,18 @@
 
 import json
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.reliability.conftest import GATE_PATH
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def wait_until(condition, what):
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
+    wait_for(condition, 10, what, interval=0.01)
 
 
 def refuses_connections(port):

@@ -17,20 +17,13 @@ from invoke.exceptions import Exit
 
 from prediris_ops import docker, engine
 from prediris_ops.tasks.image import plan_build
+from tests.support.config import project_config
 from tests.support.tools import IN_CI, free_port, missing
 
 ROOT = Path(__file__).resolve().parents[2]
 # The tag the tests build: never the user's `latest`, so a test run leaves their image alone.
 TEST_TAG = "e2e"
 _SERIAL = itertools.count()
-
-
-def project_config() -> Config:
-    """The project's invoke configuration (invoke.yaml, then INVOKE_* variables), as tasks see it."""
-    config = Config(project_location=str(ROOT))
-    config.load_project()
-    config.load_shell_env()
-    return config
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""`invoke bench` end to end, shortened: three real servers, real wrk, a table and a JSON report."""
+
+import json
+
+import pytest
+
+from prediris_ops.bench import BenchConfig, format_table, run_bench
+from tests.support.tools import require_program
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_short_bench_measures_every_server_and_writes_its_report(model_dir, tmp_path):
+    wrk = require_program("wrk", "Debian: apt-get install wrk")
+    config = BenchConfig(
+        model_dir=str(model_dir), out_dir=tmp_path / "bench", duration=1, warmup=0, connections=8, memory_requests=500, wrk=wrk
+    )
+    lines = []
+    report = run_bench(config, progress=lines.append)
+    points = {(point.subject, point.connections, point.rows_per_request): point for point in report.points}
+    assert set(points) == {
+        ("floor", 8, 1),
+        ("floor", 1, 1),
+        ("naive", 8, 1),
+        ("naive", 1, 1),
+        ("prediris", 8, 1),
+        ("prediris", 1, 1),
+        ("prediris", 8, 100),
+    }
+    for point in report.points:
+        assert point.requests > 0
+        assert point.errors == 0, point
+        assert point.server_rss_mb > 0
+    assert points[("prediris", 8, 100)].rows_per_s == pytest.approx(points[("prediris", 8, 100)].requests_per_s * 100, rel=0.01)
+    assert points[("prediris", 8, 1)].rows_per_model_call >= 1
+    assert set(report.ratios) == {"throughput_vs_floor", "p99_vs_floor", "throughput_vs_naive", "idle_p50_over_floor_ms"}
+    assert report.memory["requests"] >= 500
+    written = json.loads((tmp_path / "bench" / "latest.json").read_text())
+    assert written["ratios"] == report.ratios
+    assert set(written["verdicts"]) == set(report.ratios)
+    assert "throughput_vs_floor" in format_table(report)
