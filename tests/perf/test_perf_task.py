@@ -122,7 +122,7 @@ def test_locust_runs_without_jmeter(tmp_path, jmeter_home, capsys):
             {"scenario": "stress", "executor": "locust"},
             "the stress profile steps its concurrency, which only JMeter does here: use --executor jmeter",
         ),
-        ({"concurrency": "lots"}, "--concurrency='lots' is not a number"),
+        ({"concurrency": "lots"}, "--concurrency='lots' is not an integer"),
         ({"hold": "0"}, r"concurrency and hold must be at least 1"),
     ],
     ids=["unknown-profile", "unknown-executor", "locust-cannot-step", "not-a-number", "no-hold"],

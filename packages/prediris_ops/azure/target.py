@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields, replace
 
 from invoke.exceptions import Exit
 
+from prediris_ops.options import number
+
 # Resource ids name the subscription; a dry run without one shows this placeholder instead.
 SUBSCRIPTION_PLACEHOLDER = "<AZURE_SUBSCRIPTION_ID>"
 
@@ -83,10 +85,10 @@ def target_from_config(c, *, require_subscription: bool = True, **overrides) -> 
             )
         values["subscription"] = SUBSCRIPTION_PLACEHOLDER
     for name, kind in (("cpu", float), ("min_replicas", int), ("max_replicas", int), ("concurrency_target", int), ("port", int)):
-        values[name] = kind(values[name])
+        values[name] = number(values[name], kind, name.replace("_", "-"))
     for name in ("revision_timeout", "poll_seconds"):
         if name in values:
-            values[name] = float(values[name])
+            values[name] = number(values[name], float, name.replace("_", "-"))
     values["arm_endpoint"] = str(values.get("arm_endpoint") or AzureTarget.arm_endpoint).rstrip("/")
     target = AzureTarget(**values)
     _validate(target)

@@ -6,6 +6,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from prediris_ops.bench import SUBJECTS, BenchConfig, format_table, run_bench
+from prediris_ops.options import number
 from prediris_ops.processes import require_program
 from prediris_ops.tasks.model import ensure_model
 
@@ -31,13 +32,13 @@ def bench(c, duration=None, warmup=None, connections=None, only=None, memory_req
     config = BenchConfig(
         model_dir=c.model.dir,
         out_dir=Path(c.bench.out_dir),
-        duration=float(duration if duration is not None else c.bench.duration),
-        warmup=float(warmup if warmup is not None else c.bench.warmup),
-        connections=int(connections if connections is not None else c.bench.connections),
+        duration=number(c.bench.duration if duration is None else duration, float, "duration"),
+        warmup=number(c.bench.warmup if warmup is None else warmup, float, "warmup"),
+        connections=number(c.bench.connections if connections is None else connections, int, "connections"),
         subjects=subjects,
-        memory_requests=int(memory_requests if memory_requests is not None else c.bench.memory_requests),
+        memory_requests=number(c.bench.memory_requests if memory_requests is None else memory_requests, int, "memory-requests"),
         wrk=wrk,
-        settings={"threads": threads} if threads else {},
+        settings={"threads": number(threads, int, "threads")} if threads else {},
     )
     report = run_bench(config)
     print()

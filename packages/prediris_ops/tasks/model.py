@@ -5,6 +5,7 @@ from invoke.exceptions import Exit
 
 import prediris_model
 from prediris_model import ModelError, TrainingConfig
+from prediris_ops.options import number
 
 
 def ensure_model(c, model_dir: str | None = None) -> str:
@@ -48,4 +49,4 @@ def train_model(c, directory: str, min_accuracy: float | None = None) -> str:
 )
 def train(c, model_dir=None, min_accuracy=None):
     """Train the KNN classifier on Iris, gate it on accuracy, and save it with its card."""
-    train_model(c, model_dir or c.model.dir, None if min_accuracy is None else float(min_accuracy))
+    train_model(c, model_dir or c.model.dir, number(min_accuracy, float, "min-accuracy"))

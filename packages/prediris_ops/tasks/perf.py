@@ -14,6 +14,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from prediris_ops.localapi import answers, local_api
+from prediris_ops.options import number
 from prediris_ops.perf.jmeter import default_cache_dir
 from prediris_ops.perf.replicas import ReplicaWatcher, ScaleRule, count_replicas
 from prediris_ops.perf.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
@@ -27,15 +28,6 @@ AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
 
 def _setting(c, value, key):
     return value if value is not None else c.perf.get(key)
-
-
-def _number(value, kind, flag):
-    if value is None:
-        return None
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise Exit(f"--{flag}={value!r} is not a number", code=2) from None
 
 
 def scale_rule(c) -> ScaleRule:
@@ -154,14 +146,14 @@ def perf(
         executor=str(_setting(c, executor, "executor")),
         target="",
         report_dir=Path(),
-        concurrency=_number(_setting(c, concurrency, "concurrency"), int, "concurrency"),
-        ramp_up_seconds=_number(_setting(c, ramp_up, "ramp_up"), int, "ramp-up"),
-        hold_seconds=_number(_setting(c, hold, "hold"), int, "hold"),
+        concurrency=number(_setting(c, concurrency, "concurrency"), int, "concurrency"),
+        ramp_up_seconds=number(_setting(c, ramp_up, "ramp_up"), int, "ramp-up"),
+        hold_seconds=number(_setting(c, hold, "hold"), int, "hold"),
         slo=SloOverrides(
-            max_error_percent=_number(_setting(c, max_error_percent, "max_error_percent"), float, "max-error-percent"),
-            max_p95_ms=_number(_setting(c, max_p95_ms, "max_p95_ms"), float, "max-p95-ms"),
-            max_p99_ms=_number(_setting(c, max_p99_ms, "max_p99_ms"), float, "max-p99-ms"),
-            window_seconds=_number(_setting(c, slo_window, "slo_window"), int, "slo-window"),
+            max_error_percent=number(_setting(c, max_error_percent, "max_error_percent"), float, "max-error-percent"),
+            max_p95_ms=number(_setting(c, max_p95_ms, "max_p95_ms"), float, "max-p95-ms"),
+            max_p99_ms=number(_setting(c, max_p99_ms, "max_p99_ms"), float, "max-p99-ms"),
+            window_seconds=number(_setting(c, slo_window, "slo_window"), int, "slo-window"),
         ),
         jmeter_home=c.perf.get("jmeter_home"),
         jmeter_cache=Path(c.perf.jmeter_cache).expanduser() if c.perf.get("jmeter_cache") else default_cache_dir(),

@@ -5,6 +5,7 @@ import sys
 from invoke import task
 from invoke.exceptions import Exit
 
+from prediris_ops.options import http_url
 from prediris_ops.processes import python_argv, run_in
 from prediris_ops.smoke import run_checks
 from prediris_ops.tasks.model import ensure_model
@@ -46,7 +47,7 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
 @task(help={"url": "Base URL of the API (default: http://api.host:api.port)."})
 def smoke(c, url=None):
     """Check a live API: health, a known flower of each species, the model card and error handling."""
-    base = url or f"http://{c.api.host}:{c.api.port}"
+    base = http_url(url) if url else f"http://{c.api.host}:{c.api.port}"
     checks = run_checks(base)
     width = max(len(check.name) for check in checks)
     for check in checks:
