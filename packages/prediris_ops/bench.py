@@ -24,7 +24,8 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.localapi import answers, free_port
+from prediris_ops.localapi import local_api
+from prediris_ops.processes import process_status
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -184,43 +185,21 @@ def process_cpu_seconds(pid: int) -> float:
 
 def process_rss_mb(pid: int) -> float:
     """Return the resident set size of a process in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return int(process_status(pid).get("VmRSS", ["0"])[0]) / 1024
 
 
 @contextmanager
 def running(subject: Subject, config: BenchConfig, log_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start one server pinned to the server core, wait until ready, stop it afterwards."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREDIRIS_HOST": "127.0.0.1",
-        "PREDIRIS_PORT": str(port),
-        "PREDIRIS_MODEL_DIR": str(config.model_dir),
-        "PREDIRIS_LOG_LEVEL": "WARNING",
-        **{f"PREDIRIS_{key.upper()}": str(value) for key, value in config.settings.items()},
-    }
     server_cores, _ = cores()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{subject.name}.log", "wb") as log:
-        process = subprocess.Popen(pinned(subject.argv, server_cores), env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not answers(base + "/health/ready"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise Exit(f"bench: the {subject.name} server did not start; see {log_dir / (subject.name + '.log')}", code=1)
-            time.sleep(0.1)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with local_api(
+        config.model_dir,
+        log_dir / f"{subject.name}.log",
+        settings={"log_level": "WARNING", **config.settings},
+        argv=pinned(subject.argv, server_cores),
+        name=f"bench: the {subject.name} server",
+    ) as api:
+        yield api.base_url, api.process
 
 
 def run_wrk(config: BenchConfig, url: str, connections: int, duration: float, script: Path) -> dict:

@@ -9,14 +9,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from invoke.exceptions import Exit
+
+from prediris_ops.processes import stop, wait_http
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,35 +64,24 @@ def local_api(
     ready_timeout: float = 60.0,
     stop_timeout: float = 30.0,
     extra_env: Mapping[str, str] | None = None,
+    argv: Sequence[str] | None = None,
+    name: str = "the API",
 ) -> Iterator[LocalAPI]:
-    """Start the API, wait for /health/ready, yield it, then SIGTERM it (SIGKILL after `stop_timeout`)."""
+    """Start the API (or `argv`, a server taking the same PREDIRIS_* settings), wait for
+    /health/ready, yield it, then SIGTERM it (SIGKILL after `stop_timeout`)."""
     port = port or free_port(host)
     env = {**os.environ, "PREDIRIS_HOST": host, "PREDIRIS_PORT": str(port), "PREDIRIS_MODEL_DIR": str(model_dir), **(extra_env or {})}
     env.update({f"PREDIRIS_{key.upper()}": str(value) for key, value in (settings or {}).items()})
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "prediris_api"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(list(argv or [sys.executable, "-m", "prediris_api"]), env=env, stdout=log, stderr=subprocess.STDOUT)
     api = LocalAPI(f"http://{host}:{port}", process, log_path)
     try:
-        _wait_ready(api, ready_timeout)
+        try:
+            wait_http(api.base_url + "/health/ready", ready_timeout, process=process)
+        except Exit as error:
+            raise Exit(f"{name}: {error.message}; its log ({log_path}) ends with: {api.log_tail(400).strip()}", code=1) from None
         yield api
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(stop_timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(api: LocalAPI, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if api.process.poll() is not None:
-            raise Exit(f"the API exited with status {api.process.returncode} before it was ready: {api.log_tail(400).strip()}", code=1)
-        if answers(api.base_url + "/health/ready"):
-            return
-        time.sleep(0.05)
-    raise Exit(f"the API was not ready within {timeout:.0f} s; see {api.log_path}", code=1)
+        stop(process, stop_timeout)

@@ -81,6 +81,15 @@ def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None 
     raise Exit(f"{url} did not answer within {timeout:.0f} s ({last})", code=1)
 
 
+def process_status(pid: int) -> dict[str, list[str]]:
+    """Return the fields of /proc/<pid>/status (Linux): name -> value words, e.g. VmRSS -> ["1234", "kB"]."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.split()
+    return fields
+
+
 def stop(process: subprocess.Popen, grace: float = 10.0) -> int:
     """Send SIGTERM, wait up to `grace` seconds, then SIGKILL; return the exit status."""
     if process.poll() is None:

@@ -11,11 +11,11 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from prediris_ops.loadgen import LoadResult, generate_load
+from prediris_ops.processes import process_status
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -85,10 +85,7 @@ class SoakReport:
 
 def process_sample(pid: int, elapsed: float) -> Sample:
     """Read a process's resident memory and thread count from /proc."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        values[name] = value.split()
+    values = process_status(pid)
     return Sample(elapsed, int(values["VmRSS"][0]), int(values["Threads"][0]))
 
 

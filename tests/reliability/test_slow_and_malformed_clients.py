@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from prediris_ops.localapi import local_api
+from prediris_ops.processes import process_status
 
 pytestmark = pytest.mark.e2e
 
@@ -120,10 +121,7 @@ def test_waitress_refusals_are_problem_json_and_close_the_connection(serving, me
 
 
 def resident_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    return int(process_status(pid)["VmRSS"][0])
 
 
 def test_many_clients_announcing_huge_bodies_cost_the_server_no_memory(model_dir, tmp_path):
