@@ -11,7 +11,7 @@ import os
 
 from locust import FastHttpUser, constant, task
 
-from prediris_ops.perf.requests import REQUESTS_CSV, read_requests_csv, reply_problem
+from prediris_ops.load.requests import REQUESTS_CSV, read_requests_csv, reply_problem
 
 REQUESTS = read_requests_csv(os.environ.get("PREDIRIS_PERF_REQUESTS", REQUESTS_CSV))
 HEADERS = {"Content-Type": "application/json"}

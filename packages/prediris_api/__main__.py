@@ -1,7 +1,7 @@
-"""`python -m prediris_api`: serve the API (see prediris_api.server)."""
+"""`python -m prediris_api`: serve the API (see prediris_api.serving.server)."""
 
 import sys
 
-from prediris_api.server import main
+from prediris_api.serving.server import main
 
 sys.exit(main())

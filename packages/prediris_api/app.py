@@ -8,11 +8,11 @@ import sklearn
 from flask import Flask
 
 import prediris_model
-from prediris_api import problems
-from prediris_api.codecs import PredictDecoder, PredictEncoder
-from prediris_api.problems import PROBLEM_TYPES, Problem
+from prediris_api.protocol import problems
+from prediris_api.protocol.codecs import PredictDecoder, PredictEncoder
+from prediris_api.protocol.problems import PROBLEM_TYPES, Problem
 from prediris_api.routes import BLUEPRINTS
-from prediris_api.runtime import ModelRuntime
+from prediris_api.runtime.model import ModelRuntime
 from prediris_api.service import EXTENSION, Service
 from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics, default_metrics

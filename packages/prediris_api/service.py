@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from flask import current_app
 
-from prediris_api.codecs import PredictDecoder, PredictEncoder
-from prediris_api.runtime import ModelRuntime
+from prediris_api.protocol.codecs import PredictDecoder, PredictEncoder
+from prediris_api.runtime.model import ModelRuntime
 from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics
 

@@ -8,7 +8,7 @@ server settings) in the environment.
 import waitress
 from flask import Flask, Response
 
-from prediris_api.server import configure_logging, waitress_options
+from prediris_api.serving.server import configure_logging, waitress_options
 from prediris_api.settings import Settings
 
 BODY = (

@@ -12,7 +12,7 @@ import joblib
 import waitress
 from flask import Flask, jsonify, request
 
-from prediris_api.server import configure_logging, waitress_options
+from prediris_api.serving.server import configure_logging, waitress_options
 from prediris_api.settings import Settings
 
 CLASSES = ["setosa", "versicolor", "virginica"]

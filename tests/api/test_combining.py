@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from prediris_api.combining import Combiner
+from prediris_api.serving.combining import Combiner
 
 
 def doubling(calls):

@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 
-from prediris_api import kernel as kernel_module
-from prediris_api.kernel import build_kernel, probe_rows
+from prediris_api.runtime import kernel as kernel_module
+from prediris_api.runtime.kernel import build_kernel, probe_rows
 from prediris_model.dataset import load_dataset
 
 

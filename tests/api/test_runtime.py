@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from prediris_api.runtime import ModelRuntime
+from prediris_api.runtime.model import ModelRuntime
 from prediris_model.dataset import load_dataset
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops import bench
-from prediris_ops.bench import Point, Report, format_table, parse_wrk, ratios, verdicts, wrk_argv, wrk_script
+from prediris_ops.load import bench
+from prediris_ops.load.bench import Point, Report, format_table, parse_wrk, ratios, verdicts, wrk_argv, wrk_script
 from prediris_ops.tasks.bench import bench as bench_task
 
 # Captured from wrk 4.1.0 (Debian) against the floor server.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from prediris_ops import cilint
-from prediris_ops.lint import LINTERS
+from prediris_ops.checks import cilint
+from prediris_ops.checks.lint import LINTERS
 from tests.support.tools import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,6 @@ def test_actionlint_passes_the_workflow_and_catches_a_broken_one(tmp_path):
 
     broken = tmp_path / "pipeline.yml"
     broken.write_text((ROOT / cilint.WORKFLOW).read_text().replace("needs: build", "needs: biuld"))
-    result = run([sys.executable, "-m", "prediris_ops.cilint", str(broken)])
+    result = run([sys.executable, "-m", "prediris_ops.checks.cilint", str(broken)])
     assert result.returncode == 1
     assert 'job "push" needs job "biuld" which does not exist' in result.stdout

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from prediris_ops.bench import BenchConfig, format_table, run_bench
+from prediris_ops.load.bench import BenchConfig, format_table, run_bench
 from tests.support.tools import require_program
 
 pytestmark = pytest.mark.e2e

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from prediris_model import load
-from prediris_ops import docker
-from prediris_ops.image import git
-from prediris_ops.lock import read_lock
-from prediris_ops.smoke import run_checks
+from prediris_ops.checks.smoke import run_checks
+from prediris_ops.container import docker
+from prediris_ops.container.image import git
+from prediris_ops.container.lock import read_lock
 from tests.support.docker import ROOT, running_container
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]

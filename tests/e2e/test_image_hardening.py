@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from prediris_ops import docker
-from prediris_ops.loadgen import generate_load
-from prediris_ops.secretscan import ci_secret_names, needles, scan_bytes, scan_image_archive
-from prediris_ops.smoke import run_checks
+from prediris_ops.checks.smoke import run_checks
+from prediris_ops.container import docker
+from prediris_ops.container.secretscan import ci_secret_names, needles, scan_bytes, scan_image_archive
+from prediris_ops.load.loadgen import generate_load
 from tests.support.docker import ROOT, container_name, running_container
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]

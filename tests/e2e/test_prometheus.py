@@ -15,9 +15,8 @@ import pytest
 import yaml
 from invoke.exceptions import Exit
 
-from prediris_ops import observe as stack
-from prediris_ops import prometheus_api
-from prediris_ops.localapi import answers, local_api
+from prediris_ops.core.localapi import answers, local_api
+from prediris_ops.observe import prometheus_api, stack
 from tests.support.polling import wait_for
 from tests.support.tools import free_port, require_program
 

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from prediris_ops.smoke import run_checks
+from prediris_ops.checks.smoke import run_checks
 from tests.support.servers import running_api
 
 pytestmark = pytest.mark.e2e

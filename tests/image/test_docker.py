@@ -1,11 +1,11 @@
-"""prediris_ops.docker: the client probe, the CA bundle setting and the exact docker commands."""
+"""prediris_ops.container.docker: the client probe, the CA bundle setting and the exact docker commands."""
 
 from pathlib import Path
 
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops import docker
+from prediris_ops.container import docker
 
 
 def test_a_build_passes_tags_args_and_the_ca_bundle_as_a_secret_never_as_a_build_arg(tmp_path):

@@ -4,8 +4,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from prediris_ops.docker import CA_SECRET_ID
-from prediris_ops.lint import LINTERS
+from prediris_ops.checks.lint import LINTERS
+from prediris_ops.container.docker import CA_SECRET_ID
 from tests.support.config import project_config
 from tests.support.tools import require_program
 

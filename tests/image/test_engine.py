@@ -1,4 +1,4 @@
-"""prediris_ops.engine: where debootstrap fetches from, how the base image is slimmed, and dockerd's lifecycle."""
+"""prediris_ops.container.engine: where debootstrap fetches from, how the base image is slimmed, and dockerd's lifecycle."""
 
 import os
 import shutil
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops import engine
+from prediris_ops.container import engine
 from tests.support.tools import missing
 
 

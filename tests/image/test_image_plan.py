@@ -1,4 +1,4 @@
-"""prediris_ops.image: the tags, OCI labels, training arguments and model pin a build is given."""
+"""prediris_ops.container.image: the tags, OCI labels, training arguments and model pin a build is given."""
 
 import subprocess
 from datetime import UTC, datetime
@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from prediris_model import load
-from prediris_ops import image
-from prediris_ops.lock import Pin, render
+from prediris_ops.container import image
+from prediris_ops.container.lock import Pin, render
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from invoke import Result
 from invoke.exceptions import Exit
 
 from prediris_model import load
-from prediris_ops import docker, engine
-from prediris_ops.image import MODEL_LIBRARIES, image_tags
-from prediris_ops.lint import LINTERS
-from prediris_ops.lock import Pin, lock_text, render
+from prediris_ops.checks.lint import LINTERS
+from prediris_ops.container import docker, engine
+from prediris_ops.container.image import MODEL_LIBRARIES, image_tags
+from prediris_ops.container.lock import Pin, lock_text, render
 from prediris_ops.tasks import image
 
 ROOT = Path(__file__).resolve().parents[2]

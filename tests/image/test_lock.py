@@ -1,4 +1,4 @@
-"""prediris_ops.lock and the committed requirements/runtime.lock: the image's pinned runtime set."""
+"""prediris_ops.container.lock and the committed requirements/runtime.lock: the image's pinned runtime set."""
 
 from importlib import metadata
 from pathlib import Path
@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from prediris_ops import lock
+from prediris_ops.container import lock
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "requirements" / "runtime.lock"

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from prediris_ops.observe import COMPOSE_FILE, OBSERVABILITY_DIR
+from prediris_ops.observe.stack import COMPOSE_FILE, OBSERVABILITY_DIR
 
 GRAFANA = OBSERVABILITY_DIR / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "prediris.json"

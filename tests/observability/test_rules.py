@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prediris_ops.observe import BASE_CONFIG, RULES_DIR
+from prediris_ops.observe.stack import BASE_CONFIG, RULES_DIR
 from tests.support.tools import require_program
 
 RULES_TEST = Path(__file__).with_name("rules_test.yml")

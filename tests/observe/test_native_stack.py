@@ -6,8 +6,8 @@ import pytest
 import yaml
 from invoke.exceptions import Exit
 
-from prediris_ops import observe as stack
-from prediris_ops.localapi import answers
+from prediris_ops.core.localapi import answers
+from prediris_ops.observe import stack
 from prediris_ops.tasks import observe as observe_tasks
 from tests.support.tools import free_port, require_program
 

@@ -8,7 +8,7 @@ import yaml
 from invoke import Result
 from invoke.exceptions import Exit
 
-from prediris_ops import observe as stack
+from prediris_ops.observe import stack
 from prediris_ops.tasks import observe as observe_tasks
 from tests.support.tools import free_port, require_program
 

@@ -1,4 +1,4 @@
-"""prediris_ops.observe: the rendered configuration, the commands, durations, and process bookkeeping."""
+"""prediris_ops.observe.stack: the rendered configuration, the commands, durations, and process bookkeeping."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import pytest
 import yaml
 from invoke.exceptions import Exit
 
-from prediris_ops import observe as stack
+from prediris_ops.observe import stack
 
 
 def test_render_keeps_the_jobs_and_replaces_targets_interval_and_rules():

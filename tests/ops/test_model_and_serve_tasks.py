@@ -8,7 +8,7 @@ from invoke import Result
 from invoke.exceptions import Exit
 
 import prediris_model
-from prediris_ops.lint import LINTERS
+from prediris_ops.checks.lint import LINTERS
 from prediris_ops.tasks import checks, model, serve
 
 

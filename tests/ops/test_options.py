@@ -3,7 +3,7 @@
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.options import http_url, number
+from prediris_ops.core.options import http_url, number
 from prediris_ops.tasks.bench import bench
 from prediris_ops.tasks.model import train
 from prediris_ops.tasks.serve import smoke

@@ -3,7 +3,7 @@
 import io
 import tarfile
 
-from prediris_ops.secretscan import Finding, ci_secret_names, needles, scan_bytes, scan_image_archive
+from prediris_ops.container.secretscan import Finding, ci_secret_names, needles, scan_bytes, scan_image_archive
 
 GITHUB = "jobs:\n  deploy:\n    env:\n      AZURE_CLIENT_ID: ${{ secrets.AZURE_CLIENT_ID }}\n      REGISTRY: ${{ secrets.ACR_LOGIN }}\n"
 GITLAB = "variables:\n  AZURE_FEDERATED_TOKEN:\n    description: the job's OIDC token\n  IMAGE: efreiprediris\n"

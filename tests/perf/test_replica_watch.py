@@ -10,7 +10,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from prediris_ops.azure.clients import AzureClients
-from prediris_ops.perf.replicas import count_replicas
+from prediris_ops.load.replicas import count_replicas
 from prediris_ops.tasks.perf import azure_url
 from tests.azure.conftest import make_target
 from tests.perf.conftest import DATA, served_predictions

@@ -5,8 +5,8 @@ import threading
 import pytest
 from azure.core.exceptions import ServiceRequestError
 
-from prediris_ops.perf.replicas import ReplicaReading, ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
-from prediris_ops.perf.results import Second
+from prediris_ops.load.replicas import ReplicaReading, ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
+from prediris_ops.load.results import Second
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import matplotlib.image
 
-from prediris_ops.perf.replicas import ReplicaReading, ScaleRule
-from prediris_ops.perf.report import summary_lines, write_report
-from prediris_ops.perf.results import read_samples
-from prediris_ops.perf.run import PerfOptions, analyse
-from prediris_ops.perf.slo import parse_criterion
-from prediris_ops.perf.taurus import Load
+from prediris_ops.load.replicas import ReplicaReading, ScaleRule
+from prediris_ops.load.report import summary_lines, write_report
+from prediris_ops.load.results import read_samples
+from prediris_ops.load.run import PerfOptions, analyse
+from prediris_ops.load.slo import parse_criterion
+from prediris_ops.load.taurus import Load
 from tests.perf.conftest import DATA
 
 ROOT = DATA.parents[2]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from prediris_model.dataset import CLASS_NAMES
-from prediris_ops.perf.requests import REQUESTS_CSV, read_requests_csv, reply_problem, request_bodies, write_requests_csv
+from prediris_ops.load.requests import REQUESTS_CSV, read_requests_csv, reply_problem, request_bodies, write_requests_csv
 from tests.perf.conftest import DATA
 
 ROOT = DATA.parents[2]

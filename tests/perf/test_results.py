@@ -5,7 +5,7 @@ import csv
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.results import SamplesLog, Second, Step, knee, read_samples, read_summary, steps, timeline
+from prediris_ops.load.results import SamplesLog, Second, Step, knee, read_samples, read_summary, steps, timeline
 from tests.perf.conftest import DATA
 
 

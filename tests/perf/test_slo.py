@@ -3,7 +3,7 @@
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.slo import Criterion, SloOverrides, apply_overrides, fit_windows, parse_criterion, read_verdict
+from prediris_ops.load.slo import Criterion, SloOverrides, apply_overrides, fit_windows, parse_criterion, read_verdict
 
 PROFILE = [
     "error ratio: fail>1% over 10s, stop as failed",

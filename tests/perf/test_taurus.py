@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.jmeter import JMeterChoice
-from prediris_ops.perf.slo import parse_criterion
-from prediris_ops.perf.taurus import Load, bzt_argv, load_profile, merged_config, overrides, write_overrides
+from prediris_ops.load.jmeter import JMeterChoice
+from prediris_ops.load.slo import parse_criterion
+from prediris_ops.load.taurus import Load, bzt_argv, load_profile, merged_config, overrides, write_overrides
 from tests.perf.conftest import DATA
 
 ROOT = DATA.parents[2]

@@ -11,9 +11,9 @@ import sys
 import pytest
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.slo import parse_criterion
-from prediris_ops.perf.taurus import load_profile, merged_config, write_overrides
-from prediris_ops.perf.taurusconfig import merge, seconds
+from prediris_ops.load.slo import parse_criterion
+from prediris_ops.load.taurus import load_profile, merged_config, write_overrides
+from prediris_ops.load.taurusconfig import merge, seconds
 from tests.perf.conftest import DATA
 from tests.perf.test_taurus import overrides_for
 

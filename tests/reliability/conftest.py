@@ -15,7 +15,7 @@ import pytest
 from flask import jsonify
 
 from prediris_api import create_app
-from prediris_api.server import Server
+from prediris_api.serving.server import Server
 from prediris_api.settings import Settings
 
 GATE_PATH = "/test/gate"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prediris_api.openapi import MODEL_NAME
-from prediris_api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, type_uri
+from prediris_api.protocol.openapi import MODEL_NAME
+from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, type_uri
 
 PROBLEM_TYPE_URIS = {type_uri(slug) for slug in PROBLEM_TYPES}
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from prediris_ops.loadgen import PREDICT_BODY, generate_load
-from prediris_ops.localapi import local_api
+from prediris_ops.core.localapi import local_api
+from prediris_ops.load.loadgen import PREDICT_BODY, generate_load
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
 
-from prediris_ops.localapi import local_api
+from prediris_ops.core.localapi import local_api
 
 pytestmark = pytest.mark.e2e
 

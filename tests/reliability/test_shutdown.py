@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from prediris_ops.loadgen import generate_load
-from prediris_ops.localapi import local_api
+from prediris_ops.core.localapi import local_api
+from prediris_ops.load.loadgen import generate_load
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from prediris_ops.localapi import local_api
-from prediris_ops.processes import process_status
+from prediris_ops.core.localapi import local_api
+from prediris_ops.core.processes import process_status
 
 pytestmark = pytest.mark.e2e
 

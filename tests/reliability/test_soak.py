@@ -2,8 +2,8 @@
 
 import pytest
 
-from prediris_ops.localapi import local_api
-from prediris_ops.soak import SoakPlan, run_soak
+from prediris_ops.core.localapi import local_api
+from prediris_ops.load.soak import SoakPlan, run_soak
 
 pytestmark = pytest.mark.e2e
 

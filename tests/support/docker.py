@@ -1,7 +1,7 @@
 """Docker for the end-to-end tests: an engine with the base image, and the project's image built once.
 
 On a laptop without an engine the tests skip with the reason; in CI (CI=true) a missing engine is
-started here (through prediris_ops.engine) and anything that cannot be provided fails the test.
+started here (through prediris_ops.container.engine) and anything that cannot be provided fails the test.
 """
 
 import itertools
@@ -15,7 +15,7 @@ from pathlib import Path
 from invoke import Config
 from invoke.exceptions import Exit
 
-from prediris_ops import docker, engine
+from prediris_ops.container import docker, engine
 from prediris_ops.tasks.image import plan_build
 from tests.support.config import project_config
 from tests.support.tools import IN_CI, free_port, missing
@@ -31,7 +31,7 @@ class DockerEngine:
     """A Docker engine that answers, with the Dockerfile's base image loaded.
 
     `docker` is the path of a BuildKit-capable client to run every command with;
-    `base_image` the base image reference; `engine` the prediris_ops.engine.Engine behind it.
+    `base_image` the base image reference; `engine` the prediris_ops.container.engine.Engine behind it.
     """
 
     docker: str

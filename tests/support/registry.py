@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prediris_ops.processes import stop
+from prediris_ops.core.processes import stop
 from tests.support.arm_standin import ArmStandIn
 from tests.support.tools import free_port, require_program
 

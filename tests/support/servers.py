@@ -1,9 +1,9 @@
-"""Start the real API for tests: a thin wrapper over prediris_ops.localapi."""
+"""Start the real API for tests: a thin wrapper over prediris_ops.core.localapi."""
 
 from contextlib import contextmanager
 from pathlib import Path
 
-from prediris_ops.localapi import local_api
+from prediris_ops.core.localapi import local_api
 
 
 @contextmanager

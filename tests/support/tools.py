@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from prediris_ops.localapi import free_port
+from prediris_ops.core.localapi import free_port
 
 __all__ = ["IN_CI", "free_port", "missing", "require_program"]
 

@@ -2,8 +2,8 @@
 
 from flask import Blueprint, current_app, jsonify
 
-from prediris_api.openapi import build_spec
-from prediris_api.problems import PROBLEM_TYPES, Problem, type_uri
+from prediris_api.protocol.openapi import build_spec
+from prediris_api.protocol.problems import PROBLEM_TYPES, Problem, type_uri
 from prediris_api.service import service
 
 bp = Blueprint("docs", __name__)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from prediris_api.problems import Problem
+from prediris_api.protocol.problems import Problem
 from prediris_api.service import service
 
 bp = Blueprint("health", __name__)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, request
 
-from prediris_api.bodies import json_body
+from prediris_api.protocol.bodies import json_body
 from prediris_api.service import service
 
 bp = Blueprint("predict", __name__)

@@ -6,12 +6,12 @@ Errors here answer `{"error": "..."}` as the protocol specifies, not problem+jso
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from prediris_api.bodies import json_body
-from prediris_api.codecs import parse_json
-from prediris_api.openapi import MODEL_NAME
-from prediris_api.problems import Problem, from_http_exception
+from prediris_api.protocol.bodies import json_body
+from prediris_api.protocol.codecs import parse_json
+from prediris_api.protocol.openapi import MODEL_NAME
+from prediris_api.protocol.problems import Problem, from_http_exception
+from prediris_api.protocol.v2codec import decode_infer, encode_infer
 from prediris_api.service import service
-from prediris_api.v2codec import decode_infer, encode_infer
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
 SERVER_VERSION = "0.1.0"

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prediris_ops.azure.errors import AzureError
-from prediris_ops.processes import run
+from prediris_ops.core.processes import run
 
 ACR_USERNAME = "00000000-0000-0000-0000-000000000000"
 

@@ -18,7 +18,7 @@ from prediris_ops.azure.clients import AzureClients
 from prediris_ops.azure.containerapp import container_app, resource_json
 from prediris_ops.azure.errors import AzureError
 from prediris_ops.azure.target import AzureTarget
-from prediris_ops.smoke import run_checks
+from prediris_ops.checks.smoke import run_checks
 
 Log = Callable[[str], None]
 HEALTHY = ("healthy",)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 from invoke.exceptions import Exit
 
-from prediris_ops.options import number
+from prediris_ops.core.options import number
 
 # Resource ids name the subscription; a dry run without one shows this placeholder instead.
 SUBSCRIPTION_PLACEHOLDER = "<AZURE_SUBSCRIPTION_ID>"

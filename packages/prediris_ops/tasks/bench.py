@@ -5,9 +5,9 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops.bench import SUBJECTS, BenchConfig, format_table, run_bench
-from prediris_ops.options import number
-from prediris_ops.processes import require_program
+from prediris_ops.core.options import number
+from prediris_ops.core.processes import require_program
+from prediris_ops.load.bench import SUBJECTS, BenchConfig, format_table, run_bench
 from prediris_ops.tasks.model import ensure_model
 
 

@@ -2,15 +2,13 @@
 
 import os
 import shlex
-from pathlib import Path
 
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops.lint import LINTERS
-from prediris_ops.processes import python_argv
-
-ROOT = Path(__file__).resolve().parents[3]
+from prediris_ops.checks.lint import LINTERS
+from prediris_ops.core.paths import ROOT
+from prediris_ops.core.processes import python_argv
 
 
 @task

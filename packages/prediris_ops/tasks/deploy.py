@@ -12,11 +12,11 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops import docker as dockercli
-from prediris_ops.image import git
+from prediris_ops.container import docker as dockercli
+from prediris_ops.container.image import git
+from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks.serve import curl_line
 
-ROOT = Path(__file__).resolve().parents[3]
 PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 
 

@@ -5,15 +5,14 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops import docker as dockercli
-from prediris_ops import engine
-from prediris_ops.image import image_tags, label_args, model_pin, training_args
-from prediris_ops.lint import LINTERS
-from prediris_ops.lock import lock_text
-from prediris_ops.processes import run_in
+from prediris_ops.checks.lint import LINTERS
+from prediris_ops.container import docker as dockercli
+from prediris_ops.container import engine
+from prediris_ops.container.image import image_tags, label_args, model_pin, training_args
+from prediris_ops.container.lock import lock_text
+from prediris_ops.core.paths import ROOT
+from prediris_ops.core.processes import run_in
 from prediris_ops.tasks.model import ensure_model
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def plan_build(

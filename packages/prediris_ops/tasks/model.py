@@ -5,7 +5,7 @@ from invoke.exceptions import Exit
 
 import prediris_model
 from prediris_model import ModelError, TrainingConfig
-from prediris_ops.options import number
+from prediris_ops.core.options import number
 
 
 def ensure_model(c, model_dir: str | None = None) -> str:

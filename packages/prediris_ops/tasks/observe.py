@@ -10,9 +10,8 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops import observe as stack
-from prediris_ops import prometheus_api
-from prediris_ops.processes import run_in, wait_http
+from prediris_ops.core.processes import run_in, wait_http
+from prediris_ops.observe import prometheus_api, stack
 
 # The query a user runs first: their API's request rate by route and status.
 FIRST_QUERY = "sum by (route, status) (rate(prediris_http_requests_total[1m]))"

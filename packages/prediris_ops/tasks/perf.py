@@ -13,15 +13,15 @@ from urllib.parse import urlsplit
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops.localapi import answers, local_api
-from prediris_ops.options import number
-from prediris_ops.perf.jmeter import default_cache_dir
-from prediris_ops.perf.replicas import ReplicaWatcher, ScaleRule, count_replicas
-from prediris_ops.perf.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
-from prediris_ops.perf.slo import SloOverrides
+from prediris_ops.core.localapi import answers, local_api
+from prediris_ops.core.options import number
+from prediris_ops.core.paths import ROOT
+from prediris_ops.load.jmeter import default_cache_dir
+from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, count_replicas
+from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
+from prediris_ops.load.slo import SloOverrides
 from prediris_ops.tasks.model import ensure_model
 
-ROOT = Path(__file__).resolve().parents[3]
 AZURE = "azure"
 AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
 

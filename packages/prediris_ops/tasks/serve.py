@@ -5,9 +5,9 @@ import sys
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops.options import http_url
-from prediris_ops.processes import python_argv, run_in
-from prediris_ops.smoke import run_checks
+from prediris_ops.checks.smoke import run_checks
+from prediris_ops.core.options import http_url
+from prediris_ops.core.processes import python_argv, run_in
 from prediris_ops.tasks.model import ensure_model
 
 

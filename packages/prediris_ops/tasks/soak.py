@@ -7,8 +7,8 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from prediris_ops.localapi import local_api
-from prediris_ops.soak import SoakPlan, parse_duration, run_soak
+from prediris_ops.core.localapi import local_api
+from prediris_ops.load.soak import SoakPlan, parse_duration, run_soak
 from prediris_ops.tasks.model import ensure_model
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from azure.core.exceptions import AzureError
 
-from prediris_ops.perf.periodic import Periodic
-from prediris_ops.perf.results import Second
+from prediris_ops.load.periodic import Periodic
+from prediris_ops.load.results import Second
 
 
 @dataclass(frozen=True)

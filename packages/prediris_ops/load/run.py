@@ -12,13 +12,13 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.jmeter import choose_jmeter
-from prediris_ops.perf.progress import Progress
-from prediris_ops.perf.replicas import ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
-from prediris_ops.perf.report import Report, summary_lines, write_report
-from prediris_ops.perf.results import SAMPLES_FILE, knee, read_samples, read_summary, steps, timeline
-from prediris_ops.perf.slo import Criterion, SloOverrides, apply_overrides, fit_windows, read_verdict
-from prediris_ops.perf.taurus import ARTIFACTS, EXECUTORS, SLO_REPORT, Load, Profile, bzt_command, load_profile, overrides, write_overrides
+from prediris_ops.load.jmeter import choose_jmeter
+from prediris_ops.load.progress import Progress
+from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
+from prediris_ops.load.report import Report, summary_lines, write_report
+from prediris_ops.load.results import SAMPLES_FILE, knee, read_samples, read_summary, steps, timeline
+from prediris_ops.load.slo import Criterion, SloOverrides, apply_overrides, fit_windows, read_verdict
+from prediris_ops.load.taurus import ARTIFACTS, EXECUTORS, SLO_REPORT, Load, Profile, bzt_command, load_profile, overrides, write_overrides
 
 # bzt's exit status when a pass/fail criterion failed the run (any other non-zero is a tool error).
 # The verdict itself is read from Taurus's pass/fail report: a criterion that triggers in the last

@@ -15,10 +15,10 @@ from pathlib import Path
 import yaml
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.jmeter import JMeterChoice
-from prediris_ops.perf.results import FINAL_STATS_CSV, FINAL_STATS_XML
-from prediris_ops.perf.slo import Criterion, parse_criterion
-from prediris_ops.perf.taurusconfig import merge, seconds
+from prediris_ops.load.jmeter import JMeterChoice
+from prediris_ops.load.results import FINAL_STATS_CSV, FINAL_STATS_XML
+from prediris_ops.load.slo import Criterion, parse_criterion
+from prediris_ops.load.taurusconfig import merge, seconds
 
 PROFILES_DIR = Path("perf")
 BASE_PROFILE = "predict"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from prediris_ops.perf.periodic import Periodic
-from prediris_ops.perf.results import Sample, SamplesLog
+from prediris_ops.load.periodic import Periodic
+from prediris_ops.load.results import Sample, SamplesLog
 
 
 def clock(seconds: float) -> str:

@@ -23,8 +23,8 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
 
-from prediris_api.admission import SHED_STATUS, Limits, shed_reply
-from prediris_api.problems import PROBLEM_MEDIA_TYPE, Problem
+from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
+from prediris_api.serving.admission import SHED_STATUS, Limits, shed_reply
 
 # Connections accepted in one turn of the event loop at most (the rest wait for the next turn).
 ACCEPT_BATCH = 128

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from waitress.task import ThreadedTaskDispatcher
 
-from prediris_api.problems import PROBLEM_MEDIA_TYPE, Problem
+from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
 
 OVERLOADED = "overloaded"
 SHED_STATUS = "503 Service Unavailable"

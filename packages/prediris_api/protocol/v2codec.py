@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prediris_api.codecs import _Errors, check_numbers, dumps
-from prediris_api.problems import Problem
+from prediris_api.protocol.codecs import _Errors, check_numbers, dumps
+from prediris_api.protocol.problems import Problem
 
 DATATYPES = {"FP32": np.float32, "FP64": np.float64}
 OUTPUTS = ("predict", "predict_proba")

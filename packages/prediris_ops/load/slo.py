@@ -16,7 +16,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.perf.taurusconfig import seconds
+from prediris_ops.load.taurusconfig import seconds
 
 # Our flags name these Taurus subjects.
 ERROR_SUBJECT = "fail"

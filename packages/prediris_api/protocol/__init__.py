@@ -1,0 +1,1 @@
+"""The wire protocol: request bodies, codecs, the V2 protocol, problem+json errors and OpenAPI."""

@@ -1,0 +1,1 @@
+"""HTTP serving: waitress, its limits, admission control and the access log."""

@@ -1,0 +1,1 @@
+"""What every task builds on: processes, the repository's paths, task options, a local API."""

@@ -1,1 +1,0 @@
-"""Load tests with Taurus: JMeter provisioning, runs, results, reports and replica watching."""
