@@ -3,7 +3,7 @@
 import dataclasses
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.azure import containerapp, registry
 from prediris_ops.azure.target import SUBSCRIPTION_PLACEHOLDER, target_from_config
@@ -41,7 +41,7 @@ def test_a_dry_run_needs_no_subscription(monkeypatch):
 
 def test_a_registry_that_is_not_a_login_server_is_refused(monkeypatch):
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "s")
-    with pytest.raises(Exit, match=r"azure.registry='efreiprediction' must be a login server such as efreiprediction.azurecr.io"):
+    with pytest.raises(OpsError, match=r"azure.registry='efreiprediction' must be a login server such as efreiprediction.azurecr.io"):
         target_from_config(project_config(azure={"registry": "efreiprediction"}))
 
 

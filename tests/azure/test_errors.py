@@ -3,7 +3,7 @@
 import pytest
 from azure.identity import ChainedTokenCredential, EnvironmentCredential
 from invoke import Config
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.azure import provision, registry, rollout
 from prediris_ops.azure.clients import RETRIES
@@ -18,8 +18,8 @@ GROUP = r"/resourcegroups/prediris$"
 
 
 def one_line(action) -> str:
-    """Run `action` inside azure_errors and return the message of the Exit it raises."""
-    with pytest.raises(Exit) as raised, azure_errors("francecentral"):
+    """Run `action` inside azure_errors and return the message of the AzureError it raises."""
+    with pytest.raises(OpsError) as raised, azure_errors("francecentral"):
         action()
     message = raised.value.message
     assert "\n" not in message and "Traceback" not in message
@@ -58,7 +58,7 @@ def test_no_subscription_selected_names_the_variable(monkeypatch):
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
     config: Config = project_config()
     with pytest.raises(
-        Exit, match=r"^no Azure subscription selected: set AZURE_SUBSCRIPTION_ID \(laptop: `az account show --query id -o tsv`"
+        OpsError, match=r"^no Azure subscription selected: set AZURE_SUBSCRIPTION_ID \(laptop: `az account show --query id -o tsv`"
     ):
         target_from_config(config)
 

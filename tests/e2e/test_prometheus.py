@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 import yaml
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.core.localapi import answers, local_api
 from prediris_ops.observe import prometheus_api, stack
@@ -156,7 +156,7 @@ def test_prometheus_evaluates_every_rule_without_error_and_records_the_traffic(o
 
 
 def test_an_expression_prometheus_cannot_parse_is_reported_not_ignored(observed):
-    with pytest.raises(Exit, match=r"Prometheus refused 'sum\(rate\(prediris_http_requests_total\[1m\]\)': bad_data: "):
+    with pytest.raises(OpsError, match=r"Prometheus refused 'sum\(rate\(prediris_http_requests_total\[1m\]\)': bad_data: "):
         prometheus_api.query(observed["prometheus"], "sum(rate(prediris_http_requests_total[1m])")
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.container import docker
 
@@ -61,13 +61,13 @@ def test_a_client_without_buildkit_falls_back_to_debians(fake_docker, capsys):
 
 def test_no_buildkit_client_at_all_names_the_fix(fake_docker, tmp_path):
     configured = fake_docker("28.2.2", buildx=False)
-    with pytest.raises(Exit, match="install the buildx plugin, or set docker.executable") as raised:
+    with pytest.raises(OpsError, match="install the buildx plugin, or set docker.executable") as raised:
         docker.resolve_client(str(configured), fallback=str(tmp_path / "absent"))
     assert raised.value.code == 2
 
 
 def test_a_missing_client_names_the_setting(tmp_path):
-    with pytest.raises(Exit, match="INVOKE_DOCKER_EXECUTABLE"):
+    with pytest.raises(OpsError, match="INVOKE_DOCKER_EXECUTABLE"):
         docker.resolve_client(str(tmp_path / "no-docker"), fallback=str(tmp_path / "absent"))
 
 
@@ -89,5 +89,5 @@ def test_auto_uses_the_system_trust_store_when_no_variable_names_one(monkeypatch
 
 
 def test_a_ca_bundle_that_does_not_exist_is_refused_with_the_flag_to_fix(tmp_path):
-    with pytest.raises(Exit, match="--ca-bundle PATH"):
+    with pytest.raises(OpsError, match="--ca-bundle PATH"):
         docker.find_ca_bundle(str(tmp_path / "missing.pem"))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.container import engine
 from tests.support.tools import missing
@@ -40,7 +40,7 @@ def test_the_suite_is_read_from_the_base_image_tag(reference, suite):
 
 
 def test_only_debian_base_images_can_be_built_locally():
-    with pytest.raises(Exit, match="only debian:<suite>"):
+    with pytest.raises(OpsError, match="only debian:<suite>"):
         engine.suite_of("python:3.11-slim")
 
 

@@ -4,7 +4,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -31,12 +31,12 @@ def test_markers_are_evaluated_for_the_images_linux_python_not_the_host():
 
 
 def test_a_missing_dependency_names_the_command_that_fixes_it():
-    with pytest.raises(Exit, match="not installed: pip install -e . then rerun `invoke lock`"):
+    with pytest.raises(OpsError, match="not installed: pip install -e . then rerun `invoke lock`"):
         lock.resolve_installed([Requirement("surely-not-installed-dist")])
 
 
 def test_an_installed_version_that_breaks_a_constraint_is_refused():
-    with pytest.raises(Exit, match="does not satisfy"):
+    with pytest.raises(OpsError, match="does not satisfy"):
         lock.resolve_installed([Requirement("numpy<1")])
 
 

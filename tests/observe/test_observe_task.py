@@ -8,7 +8,7 @@ import yaml
 from invoke import Result
 from invoke.exceptions import Exit
 
-from prediris_ops.observe import stack
+from prediris_ops.observe import session, stack
 from prediris_ops.tasks import observe as observe_tasks
 from tests.support.tools import free_port, require_program
 
@@ -95,8 +95,8 @@ def test_stop_without_a_recorded_stack_says_so_and_runs_nothing(make_context, tm
 
 
 def test_the_compose_command_defaults_to_the_configured_docker_client(make_context):
-    assert observe_tasks.compose_command(make_context(docker={"executable": "/usr/bin/docker"})) == ["/usr/bin/docker", "compose"]
-    assert observe_tasks.compose_command(make_context(observe={"compose": ["docker-compose"]})) == ["docker-compose"]
+    assert session.compose_command(make_context(docker={"executable": "/usr/bin/docker"}).config) == ["/usr/bin/docker", "compose"]
+    assert session.compose_command(make_context(observe={"compose": ["docker-compose"]}).config) == ["docker-compose"]
 
 
 def test_without_native_binaries_or_docker_the_task_names_both_installs(make_context, tmp_path):

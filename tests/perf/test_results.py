@@ -3,7 +3,7 @@
 import csv
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.load.results import SamplesLog, Second, Step, knee, read_samples, read_summary, steps, timeline
 from tests.perf.conftest import DATA
@@ -58,7 +58,7 @@ def test_the_timeline_has_one_row_per_second_that_adds_up_to_the_run():
 
 
 def test_missing_final_statistics_stop_with_one_line(tmp_path):
-    with pytest.raises(Exit, match="Taurus left no final statistics in .*see bzt.log"):
+    with pytest.raises(OpsError, match="Taurus left no final statistics in .*see bzt.log"):
         read_summary(tmp_path)
 
 

@@ -1,7 +1,7 @@
 """SLO criteria: Taurus's strings parsed and written back, overrides, windows that fit, the verdict."""
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.load.slo import Criterion, SloOverrides, apply_overrides, fit_windows, parse_criterion, read_verdict
 
@@ -70,7 +70,7 @@ def test_the_verdict_names_the_breached_criterion(captured):
 
 def test_a_report_that_does_not_match_the_criteria_stops_with_one_line(captured):
     folder = captured("jmeter-pass")
-    with pytest.raises(Exit, match="Taurus judged 3 criteria, 1 were given"):
+    with pytest.raises(OpsError, match="Taurus judged 3 criteria, 1 were given"):
         read_verdict(folder / "taurus" / "slo.xml", [Criterion("x", "fail", ">", "1%", "over", 2, True, True)])
-    with pytest.raises(Exit, match="Taurus wrote no readable pass/fail report"):
+    with pytest.raises(OpsError, match="Taurus wrote no readable pass/fail report"):
         read_verdict(folder / "missing.xml", [])

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.load.jmeter import JMeterChoice
 from prediris_ops.load.slo import parse_criterion
@@ -35,7 +35,7 @@ def test_the_stress_profile_steps_the_predict_requests_up():
 
 
 def test_an_unknown_profile_names_the_ones_there_are():
-    with pytest.raises(Exit, match="no load profile 'soak': choose one of predict, stress"):
+    with pytest.raises(OpsError, match="no load profile 'soak': choose one of predict, stress"):
         load_profile(ROOT, "soak")
 
 

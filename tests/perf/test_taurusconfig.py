@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import load_profile, merged_config, write_overrides
-from prediris_ops.load.taurusconfig import merge, seconds
+from prediris_ops.core.durations import seconds
+from prediris_ops.load.taurusconfig import merge
 from tests.perf.conftest import DATA
 from tests.perf.test_taurus import overrides_for
 
@@ -56,7 +57,7 @@ def test_durations_agree_with_taurus():
 
 
 def test_a_duration_taurus_would_not_read_stops_with_one_line():
-    with pytest.raises(Exit, match="'soon' is not a Taurus duration"):
+    with pytest.raises(OpsError, match="'soon' is not a duration: a number of seconds, or e.g. 30s"):
         seconds("soon")
 
 
@@ -82,7 +83,7 @@ def test_criteria_are_read_as_taurus_reads_them():
 
 
 def test_a_criterion_not_in_taurus_form_stops_with_one_line():
-    with pytest.raises(Exit, match="SLO criterion 'p95 is low' is not in Taurus's form"):
+    with pytest.raises(OpsError, match="SLO criterion 'p95 is low' is not in Taurus's form"):
         parse_criterion("p95 is low")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from invoke import Config
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 from prediris_ops.container import docker, engine
 from prediris_ops.tasks.image import plan_build
@@ -52,7 +52,7 @@ def docker_engine(log_dir: Path) -> Iterator[DockerEngine]:
         with engine.engine(client, log_dir / "dockerd.log", start=start) as running:
             engine.ensure_base_image(client, config.docker.base_image, cache_dir=cache_dir)
             yield DockerEngine(client, config.docker.base_image, running, config)
-    except Exit as error:
+    except OpsError as error:
         missing(f"{error} (with CI=true, dockerd is started when it is on PATH and we are root)")
 
 
@@ -67,7 +67,7 @@ def build_test_image(engine_: DockerEngine, model_dir: Path, log_path: Path) -> 
     spec, _notes = plan_build(config, docker=engine_.docker, tags=[reference], model_dir=model_dir, progress="plain")
     try:
         docker.build(spec, log_path)
-    except Exit as error:
+    except OpsError as error:
         raise AssertionError(f"{error} (full log: {log_path})") from None
     return reference
 
@@ -102,7 +102,7 @@ def running_container(engine_: DockerEngine, image_ref: str, prefix: str, *, rea
         assert started.returncode == 0, f"docker run failed: {started.stderr.strip()}"
         try:
             docker.wait_healthy(engine_.docker, name)
-        except Exit as error:
+        except OpsError as error:
             raise AssertionError(str(error)) from None
         yield name, f"http://127.0.0.1:{port}"
     finally:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
-from invoke.exceptions import Exit
 
 from prediris_ops.azure.clients import RETRIES
+from prediris_ops.core.errors import OpsError
 
 LOGIN_HINT = (
     "on a laptop run `az login` (and `az account set -s <subscription>`); in CI set AZURE_CLIENT_ID, AZURE_TENANT_ID and "
@@ -21,8 +21,8 @@ REGISTRY_TAKEN_CODES = ("alreadyinuse", "registrynameinuse", "namenotavailable",
 _AUTHORIZATION = re.compile(r"perform action '(?P<action>[^']+)' over scope '(?P<scope>[^']+)'", re.IGNORECASE)
 
 
-class AzureError(Exception):
-    """A failure already described in one line (raised by our own checks, e.g. a taken registry name)."""
+class AzureError(OpsError):
+    """A failure described in one line: our own checks (e.g. a taken registry name), or Azure's errors translated."""
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -118,8 +118,8 @@ def describe(error: BaseException, location: str = "") -> str:
 
 @contextmanager
 def azure_errors(location: str = "") -> Iterator[None]:
-    """Turn Azure SDK errors raised inside the block into a one-line Exit (status 1)."""
+    """Turn Azure SDK errors raised inside the block into a one-line AzureError (status 1)."""
     try:
         yield
     except (AzureError, ClientAuthenticationError, ServiceRequestError, HttpResponseError) as error:
-        raise Exit(describe(error, location), code=1) from None
+        raise AzureError(describe(error, location), code=1) from None

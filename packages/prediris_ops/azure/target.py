@@ -4,8 +4,7 @@ with the Azure resource ids derived from it in one place."""
 import os
 from dataclasses import dataclass, fields, replace
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.options import number
 
 # Resource ids name the subscription; a dry run without one shows this placeholder instead.
@@ -78,7 +77,7 @@ def target_from_config(c, *, require_subscription: bool = True, **overrides) -> 
     values["subscription"] = values.get("subscription") or os.environ.get("AZURE_SUBSCRIPTION_ID") or ""
     if not values["subscription"]:
         if require_subscription:
-            raise Exit(
+            raise OpsError(
                 "no Azure subscription selected: set AZURE_SUBSCRIPTION_ID (laptop: `az account show --query id -o tsv`; "
                 "CI: the AZURE_SUBSCRIPTION_ID variable) or azure.subscription in invoke.yaml",
                 code=2,
@@ -97,11 +96,11 @@ def target_from_config(c, *, require_subscription: bool = True, **overrides) -> 
 
 def _validate(target: AzureTarget) -> None:
     if not 0 <= target.min_replicas <= target.max_replicas:
-        raise Exit(f"azure.min_replicas={target.min_replicas} must be between 0 and azure.max_replicas={target.max_replicas}", code=2)
+        raise OpsError(f"azure.min_replicas={target.min_replicas} must be between 0 and azure.max_replicas={target.max_replicas}", code=2)
     if target.concurrency_target < 1:
-        raise Exit(f"--concurrency-target={target.concurrency_target} must be at least 1 concurrent request per replica", code=2)
+        raise OpsError(f"--concurrency-target={target.concurrency_target} must be at least 1 concurrent request per replica", code=2)
     if "." not in target.registry:
-        raise Exit(f"azure.registry={target.registry!r} must be a login server such as {target.registry}.azurecr.io", code=2)
+        raise OpsError(f"azure.registry={target.registry!r} must be a login server such as {target.registry}.azurecr.io", code=2)
 
 
 def with_subscription(target: AzureTarget, subscription: str) -> AzureTarget:

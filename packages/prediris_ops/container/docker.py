@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 # BuildKit is what makes `RUN --mount=type=secret` work with the classic `docker build` command.
 BUILDKIT_ENV = {"DOCKER_BUILDKIT": "1"}
@@ -59,8 +59,10 @@ def resolve_client(configured: str, fallback: str = DEBIAN_CLIENT) -> str:
         print(f"docker: {path or configured} cannot run BuildKit builds (no buildx plugin); using {fallback}")
         return fallback
     if path is None:
-        raise Exit(f"docker client {configured!r} not found: install Docker, or set docker.executable (INVOKE_DOCKER_EXECUTABLE)", code=2)
-    raise Exit(
+        raise OpsError(
+            f"docker client {configured!r} not found: install Docker, or set docker.executable (INVOKE_DOCKER_EXECUTABLE)", code=2
+        )
+    raise OpsError(
         f"{path} cannot run BuildKit builds: install the buildx plugin, or set docker.executable to a client that can (e.g. {fallback})",
         code=2,
     )
@@ -73,7 +75,7 @@ def find_ca_bundle(setting: str | None) -> Path | None:
     if setting != "auto":
         path = Path(setting).expanduser()
         if not path.is_file():
-            raise Exit(f"CA bundle {path} does not exist: pass --ca-bundle PATH (a PEM file) or --ca-bundle none", code=2)
+            raise OpsError(f"CA bundle {path} does not exist: pass --ca-bundle PATH (a PEM file) or --ca-bundle none", code=2)
         return path
     candidates = [os.environ.get(name) for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")] + list(SYSTEM_CA_BUNDLES)
     return next((Path(path) for path in candidates if path and Path(path).is_file()), None)
@@ -116,7 +118,7 @@ def build(spec: BuildSpec, log_path: Path | None = None) -> None:
             result = subprocess.run(spec.argv(), env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
         tail = " — " + " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-3:])
     if result.returncode != 0:
-        raise Exit(f"docker build failed with status {result.returncode}{tail}", code=result.returncode)
+        raise OpsError(f"docker build failed with status {result.returncode}{tail}", code=result.returncode)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def inspect_image(docker: str, reference: str) -> ImageInfo:
     """Return the engine's description of `reference` (id, size, config), or stop naming the image."""
     result = subprocess.run([docker, "image", "inspect", reference], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise Exit(f"no image {reference}: build it first (`invoke build`)", code=1)
+        raise OpsError(f"no image {reference}: build it first (`invoke build`)", code=1)
     data = json.loads(result.stdout)[0]
     return ImageInfo(reference, data["Id"], int(data["Size"]), data.get("Config") or {})
 
@@ -190,7 +192,7 @@ def container_state(docker: str, name: str) -> dict:
         [docker, "container", "inspect", "--format", "{{json .State}}", name], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise Exit(f"no container {name}: {result.stderr.strip()}", code=1)
+        raise OpsError(f"no container {name}: {result.stderr.strip()}", code=1)
     return json.loads(result.stdout)
 
 
@@ -218,10 +220,10 @@ def wait_healthy(docker: str, name: str, timeout: float = 120.0) -> dict:
         state = container_state(docker, name)
         health = (state.get("Health") or {}).get("Status")
         if not state.get("Running"):
-            raise Exit(f"container {name} exited with status {state.get('ExitCode')}: {logs(docker, name, 5)}", code=1)
+            raise OpsError(f"container {name} exited with status {state.get('ExitCode')}: {logs(docker, name, 5)}", code=1)
         if health == "healthy":
             return state
         if health == "unhealthy":
-            raise Exit(f"container {name} is unhealthy: {logs(docker, name, 5)}", code=1)
+            raise OpsError(f"container {name} is unhealthy: {logs(docker, name, 5)}", code=1)
         time.sleep(0.5)
-    raise Exit(f"container {name} was not healthy within {timeout:.0f} s (health: {(state.get('Health') or {}).get('Status')})", code=1)
+    raise OpsError(f"container {name} was not healthy within {timeout:.0f} s (health: {(state.get('Health') or {}).get('Status')})", code=1)

@@ -19,8 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.processes import stop
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prediris"
@@ -114,7 +113,7 @@ def start_engine(
     """
     reason = can_start_engine()
     if reason:
-        raise Exit(f"no Docker engine answers and {reason}", code=2)
+        raise OpsError(f"no Docker engine answers and {reason}", code=2)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         # Its own session: a Ctrl-C in the terminal reaches the tests, not the engine mid-write.
@@ -124,13 +123,13 @@ def start_engine(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise Exit(f"dockerd exited with status {process.returncode} while starting; see {log_path}", code=1)
+            raise OpsError(f"dockerd exited with status {process.returncode} while starting; see {log_path}", code=1)
         version = server_version(docker, timeout=5)
         if version:
             return Engine(docker, version, process, log_path)
         time.sleep(0.5)
     stop_engine(Engine(docker, "", process, log_path))
-    raise Exit(f"dockerd did not answer `docker info` within {timeout:.0f} s; see {log_path}", code=1)
+    raise OpsError(f"dockerd did not answer `docker info` within {timeout:.0f} s; see {log_path}", code=1)
 
 
 def stop_engine(engine: Engine, grace: float = 30.0) -> None:
@@ -147,7 +146,7 @@ def engine(docker: str, log_path: Path, start: bool = True) -> Iterator[Engine]:
         yield Engine(docker, version)
         return
     if not start:
-        raise Exit(f"no Docker engine answers `{docker} info`: start dockerd (or Docker Desktop)", code=2)
+        raise OpsError(f"no Docker engine answers `{docker} info`: start dockerd (or Docker Desktop)", code=2)
     started = start_engine(docker, log_path)
     try:
         yield started
@@ -228,9 +227,9 @@ def base_rootfs(cache_dir: Path, suite: str = "bookworm", mirror: str | None = N
     if tarball.exists() and time.time() - tarball.stat().st_mtime < max_age_days * 86400:
         return tarball
     if shutil.which("debootstrap") is None:
-        raise Exit("debootstrap is not on PATH: apt-get install debootstrap (it builds the base image locally)", code=2)
+        raise OpsError("debootstrap is not on PATH: apt-get install debootstrap (it builds the base image locally)", code=2)
     if os.geteuid() != 0:
-        raise Exit("building the base image with debootstrap needs root; or `docker pull` it where a registry is reachable", code=2)
+        raise OpsError("building the base image with debootstrap needs root; or `docker pull` it where a registry is reachable", code=2)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix="rootfs-") as work:
         root = Path(work) / "rootfs"
@@ -238,7 +237,7 @@ def base_rootfs(cache_dir: Path, suite: str = "bookworm", mirror: str | None = N
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
-            raise Exit(f"debootstrap failed with status {result.returncode}: {tail[0] if tail else 'no output'}", code=1)
+            raise OpsError(f"debootstrap failed with status {result.returncode}: {tail[0] if tail else 'no output'}", code=1)
         slim_down(root, suite)
         partial = tarball.with_suffix(".tar.partial")
         with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as archive:
@@ -271,7 +270,7 @@ def suite_of(reference: str) -> str:
     """Return the Debian suite a `debian:<suite>[-variant]` reference names (bookworm for debian:bookworm-slim)."""
     name, _, tag = reference.rpartition(":")
     if not name.endswith("debian") or not tag:
-        raise Exit(f"cannot build {reference} locally: only debian:<suite>[-slim] images can be debootstrapped", code=2)
+        raise OpsError(f"cannot build {reference} locally: only debian:<suite>[-slim] images can be debootstrapped", code=2)
     return tag.split("-")[0]
 
 
@@ -285,5 +284,5 @@ def ensure_base_image(docker: str, reference: str, cache_dir: Path = DEFAULT_CAC
     tarball = base_rootfs(cache_dir, suite_of(reference), mirror)
     imported = subprocess.run(import_argv(docker, tarball, reference), capture_output=True, text=True, check=False)
     if imported.returncode != 0:
-        raise Exit(f"docker import of {tarball} failed: {imported.stderr.strip()}", code=1)
+        raise OpsError(f"docker import of {tarball} failed: {imported.stderr.strip()}", code=1)
     return f"imported from {tarball}"

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from invoke.exceptions import Exit
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from prediris_ops.core.errors import OpsError
 
 # The image's interpreter: Debian bookworm's python3 on x86_64. Markers are evaluated for it, not the host.
 IMAGE_PYTHON = "3.11"
@@ -45,7 +46,7 @@ def runtime_requirements(distribution: str = "prediris") -> list[Requirement]:
     try:
         declared = metadata.requires(distribution) or []
     except metadata.PackageNotFoundError:
-        raise Exit(f"{distribution} is not installed: run `pip install -e .` first", code=2) from None
+        raise OpsError(f"{distribution} is not installed: run `pip install -e .` first", code=2) from None
     return [requirement for requirement in map(Requirement, declared) if _applies(requirement)]
 
 
@@ -63,12 +64,12 @@ def resolve_installed(roots: Iterable[Requirement], root_name: str = "prediris")
         try:
             installed = metadata.distribution(requirement.name)
         except metadata.PackageNotFoundError:
-            raise Exit(
+            raise OpsError(
                 f"{requirement.name} (needed by {parent}) is not installed: pip install -e . then rerun `invoke lock`", code=2
             ) from None
         version = installed.version
         if requirement.specifier and not requirement.specifier.contains(version, prereleases=True):
-            raise Exit(
+            raise OpsError(
                 f"installed {requirement.name} {version} does not satisfy {parent}'s {requirement}: pip install '{requirement}'", code=2
             )
         if name in pins:

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.processes import stop, wait_http
 
 
@@ -25,6 +24,11 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def curl_line(base_url: str) -> str:
+    """Return the curl command that asks the API at `base_url` for one prediction."""
+    return f'curl -X POST -H "Content-Type: application/json" -d \'{{"X": [5.1,3.5,1.4,0.2]}}\' {base_url}/predict'
 
 
 @dataclass
@@ -80,8 +84,8 @@ def local_api(
     try:
         try:
             wait_http(api.base_url + "/health/ready", ready_timeout, process=process)
-        except Exit as error:
-            raise Exit(f"{name}: {error.message}; its log ({log_path}) ends with: {api.log_tail(400).strip()}", code=1) from None
+        except OpsError as error:
+            raise OpsError(f"{name}: {error.message}; its log ({log_path}) ends with: {api.log_tail(400).strip()}", code=1) from None
         yield api
     finally:
         stop(process, stop_timeout)

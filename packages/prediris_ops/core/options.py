@@ -1,6 +1,6 @@
 """Task options as typed values: a flag that cannot be used stops the task with one line naming it."""
 
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OptionError
 
 
 def number(value, kind: type, flag: str):
@@ -10,11 +10,11 @@ def number(value, kind: type, flag: str):
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise Exit(f"--{flag}={value!r} is not {'an integer' if kind is int else 'a number'}", code=2) from None
+        raise OptionError(f"--{flag}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
 
 
 def http_url(value: str, flag: str = "url") -> str:
     """Return `value` if it is an http(s) URL; otherwise stop with one line."""
     if not value.startswith(("http://", "https://")):
-        raise Exit(f"--{flag}={value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:5000)", code=2)
+        raise OptionError(f"--{flag}={value!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:5000)")
     return value

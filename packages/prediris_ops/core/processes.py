@@ -10,16 +10,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from invoke.exceptions import Exit
+import psutil
+
+from prediris_ops.core.errors import OpsError
 
 
 def require_program(name: str, hint: str) -> str:
     """Return the program's path, or stop the task with one line saying how to install it."""
     path = shutil.which(name)
     if path is None:
-        raise Exit(f"{name} is not on PATH: {hint}", code=2)
+        raise OpsError(f"{name} is not on PATH: {hint}", code=2)
     return path
 
 
@@ -37,10 +40,10 @@ def run(
     try:
         result = subprocess.run(list(argv), env=merged, cwd=cwd, text=True, capture_output=capture, input=input, check=False)
     except FileNotFoundError:
-        raise Exit(f"{argv[0]} is not installed or not on PATH", code=2) from None
+        raise OpsError(f"{argv[0]} is not installed or not on PATH", code=2) from None
     if check and result.returncode != 0:
         detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
-        raise Exit(
+        raise OpsError(
             f"{Path(argv[0]).name} failed with status {result.returncode}" + (f": {detail[0]}" if detail else ""),
             code=result.returncode or 1,
         )
@@ -52,7 +55,7 @@ def run_in(c, argv: Sequence[str], *, hide: bool | str = False, env: Mapping[str
     result = c.run(shlex.join(argv), warn=True, hide=hide, env=dict(env or {}), pty=pty)
     if result is None or result.failed:
         code = getattr(result, "exited", 1) or 1
-        raise Exit(f"`{shlex.join(argv[:3])}{' …' if len(argv) > 3 else ''}` failed with status {code}", code=code)
+        raise OpsError(f"`{shlex.join(argv[:3])}{' …' if len(argv) > 3 else ''}` failed with status {code}", code=code)
     return result
 
 
@@ -67,7 +70,7 @@ def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None 
     last = "no answer"
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise Exit(f"the server exited with status {process.returncode} before {url} answered", code=1)
+            raise OpsError(f"the server exited with status {process.returncode} before {url} answered", code=1)
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if 200 <= response.status < 300:
@@ -78,16 +81,45 @@ def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None 
         except (urllib.error.URLError, OSError) as error:
             last = str(getattr(error, "reason", error))
         time.sleep(0.1)
-    raise Exit(f"{url} did not answer within {timeout:.0f} s ({last})", code=1)
+    raise OpsError(f"{url} did not answer within {timeout:.0f} s ({last})", code=1)
 
 
-def process_status(pid: int) -> dict[str, list[str]]:
-    """Return the fields of /proc/<pid>/status (Linux): name -> value words, e.g. VmRSS -> ["1234", "kB"]."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        fields[name] = value.split()
-    return fields
+@dataclass(frozen=True)
+class Usage:
+    """What a process holds and has used: resident memory, threads, CPU time (user + system)."""
+
+    rss_kib: int
+    threads: int
+    cpu_seconds: float
+
+
+def process_usage(pid: int) -> Usage:
+    """Return the process's resident memory, thread count and CPU time (psutil: Linux, macOS, Windows)."""
+    try:
+        process = psutil.Process(pid)
+        with process.oneshot():
+            times = process.cpu_times()
+            return Usage(process.memory_info().rss // 1024, process.num_threads(), times.user + times.system)
+    except psutil.NoSuchProcess:
+        raise OpsError(f"process {pid} is gone: it stopped before it could be measured") from None
+
+
+def runs_program(pid: int, program: str) -> bool:
+    """Return True while process `pid` runs `program` (a reused pid runs something else, or is not ours)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        # The executable, not the command line: exec sets it before Popen returns, while the command
+        # line of a child that was just started can still be empty (measured: 6 of 300 spawns).
+        executable = process.exe() or process.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return _real_path(executable) == _real_path(program) if os.path.isabs(executable) else Path(executable).name == Path(program).name
+
+
+def _real_path(program: str) -> str:
+    return os.path.realpath(shutil.which(program) or program)
 
 
 def stop(process: subprocess.Popen, grace: float = 10.0) -> int:

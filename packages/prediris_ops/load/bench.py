@@ -2,8 +2,8 @@
 
 Each server runs alone, pinned to the first core when the machine has two or more, while wrk runs
 pinned to another core, so the generator never shares the server's core. Every point is a warm-up
-(not measured) followed by a measured run; the server's CPU time and resident memory are read from
-/proc around the measured run. Ratios compare points of the same run only: absolute figures on a
+(not measured) followed by a measured run; the server's CPU time and resident memory are read
+(psutil) around the measured run. Ratios compare points of the same run only: absolute figures on a
 shared machine mean little, ratios measured side by side do.
 """
 
@@ -22,11 +22,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.paths import ROOT
-from prediris_ops.core.processes import process_status
+from prediris_ops.core.processes import process_usage
 
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
 # The issue's targets, as (ratio name, comparison, bound).
@@ -179,13 +178,12 @@ def pinned(argv: list[str], cpus: set[int] | None) -> list[str]:
 
 def process_cpu_seconds(pid: int) -> float:
     """Return the user+system CPU seconds of a process (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_usage(pid).cpu_seconds
 
 
 def process_rss_mb(pid: int) -> float:
     """Return the resident set size of a process in MiB."""
-    return int(process_status(pid).get("VmRSS", ["0"])[0]) / 1024
+    return process_usage(pid).rss_kib / 1024
 
 
 @contextmanager
@@ -208,7 +206,7 @@ def run_wrk(config: BenchConfig, url: str, connections: int, duration: float, sc
     argv = pinned(wrk_argv(config.wrk, url, connections, duration, script, config.timeout_s), generator_cores)
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise Exit(f"bench: wrk failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()[-200:]}", code=1)
+        raise OpsError(f"bench: wrk failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()[-200:]}", code=1)
     return parse_wrk(result.stdout)
 
 

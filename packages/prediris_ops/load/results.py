@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from invoke.exceptions import Exit
+
+from prediris_ops.core.errors import OpsError
 
 SAMPLES_FILE = "kpi.jtl"
 FINAL_STATS_CSV = "final-stats.csv"
@@ -100,7 +101,9 @@ def read_summary(artifacts: Path) -> Summary:
             overall = next(row for row in csv.DictReader(stream) if row["label"] == "")
         duration = float(ET.parse(xml_path).getroot().findtext("TestDuration"))  # noqa: S314 (written by our own Taurus run)
     except (OSError, StopIteration, KeyError, TypeError, ValueError, ET.ParseError) as error:
-        raise Exit(f"Taurus left no final statistics in {artifacts} ({type(error).__name__}: {error}); see bzt.log there", code=1) from None
+        raise OpsError(
+            f"Taurus left no final statistics in {artifacts} ({type(error).__name__}: {error}); see bzt.log there", code=1
+        ) from None
     requests = int(overall["throughput"])
     failures = int(overall["fail"])
 

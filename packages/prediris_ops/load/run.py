@@ -10,8 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.jmeter import choose_jmeter
 from prediris_ops.load.progress import Progress
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
@@ -56,7 +55,7 @@ def new_report_dir(reports: Path, now: float | None = None) -> Path:
             return folder
         except FileExistsError:
             continue
-    raise Exit(f"cannot create a report folder under {reports}: too many runs in one second", code=1)
+    raise OpsError(f"cannot create a report folder under {reports}: too many runs in one second", code=1)
 
 
 def executor_env(executor: str) -> dict[str, str]:
@@ -72,10 +71,10 @@ def executor_env(executor: str) -> dict[str, str]:
 def plan_load(options: PerfOptions) -> tuple[Profile, Load, list[Criterion], str | None]:
     """Return the profile, the load and the effective criteria (with a note when windows were fitted)."""
     if options.executor not in EXECUTORS:
-        raise Exit(f"unknown executor {options.executor!r}: use one of {', '.join(EXECUTORS)}", code=2)
+        raise OpsError(f"unknown executor {options.executor!r}: use one of {', '.join(EXECUTORS)}", code=2)
     profile = load_profile(options.root, options.profile)
     if profile.load.steps and options.executor != "jmeter":
-        raise Exit(f"the {options.profile} profile steps its concurrency, which only JMeter does here: use --executor jmeter", code=2)
+        raise OpsError(f"the {options.profile} profile steps its concurrency, which only JMeter does here: use --executor jmeter", code=2)
     load = Load(
         concurrency=profile.load.concurrency if options.concurrency is None else options.concurrency,
         ramp_up_seconds=profile.load.ramp_up_seconds if options.ramp_up_seconds is None else options.ramp_up_seconds,
@@ -84,7 +83,7 @@ def plan_load(options: PerfOptions) -> tuple[Profile, Load, list[Criterion], str
     )
     if load.concurrency < 1 or load.hold_seconds < 1 or load.ramp_up_seconds < 0:
         got = f"concurrency {load.concurrency}, ramp-up {load.ramp_up_seconds}, hold {load.hold_seconds}"
-        raise Exit(f"concurrency and hold must be at least 1 and ramp-up at least 0 (got {got})", code=2)
+        raise OpsError(f"concurrency and hold must be at least 1 and ramp-up at least 0 (got {got})", code=2)
     criteria, note = fit_windows(apply_overrides(profile.criteria, options.slo), load.total_seconds)
     return profile, load, criteria, note
 
@@ -123,7 +122,7 @@ def run_load_test(c, options: PerfOptions) -> Report:
         )
     status = getattr(result, "exited", 1)
     if status not in (0, BZT_SLO_FAILED):
-        raise Exit(f"bzt failed with status {status} (not an SLO verdict): see {artifacts / 'bzt.log'}", code=status or 1)
+        raise OpsError(f"bzt failed with status {status} (not an SLO verdict): see {artifacts / 'bzt.log'}", code=status or 1)
 
     report = analyse(options, profile.name, load, criteria, jmeter=jmeter, notes=[note] if note else [])
     write_report(report, folder)

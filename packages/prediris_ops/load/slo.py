@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
-from prediris_ops.load.taurusconfig import seconds
+from prediris_ops.core.durations import seconds
+from prediris_ops.core.errors import OpsError
 
 # Our flags name these Taurus subjects.
 ERROR_SUBJECT = "fail"
@@ -75,7 +74,7 @@ def parse_criterion(text: str) -> Criterion:
     found = CRITERION.fullmatch(check.strip())
     action = ACTION.fullmatch(action_text.strip() or "stop")
     if found is None or action is None:
-        raise Exit(f"SLO criterion {text!r} is not in Taurus's form, e.g. 'p95 latency: p95>500ms over 10s, stop as failed'", code=2)
+        raise OpsError(f"SLO criterion {text!r} is not in Taurus's form, e.g. 'p95 latency: p95>500ms over 10s, stop as failed'", code=2)
     return Criterion(
         name=name.strip() or found["subject"],
         subject=found["subject"],
@@ -144,10 +143,10 @@ def read_verdict(junit_xml: Path, criteria: list[Criterion]) -> list[Judgement]:
     try:
         root = ET.parse(junit_xml).getroot()  # noqa: S314 (written by our own Taurus run)
     except (OSError, ET.ParseError) as error:
-        raise Exit(f"Taurus wrote no readable pass/fail report at {junit_xml} ({error}); see bzt.log next to it", code=1) from None
+        raise OpsError(f"Taurus wrote no readable pass/fail report at {junit_xml} ({error}); see bzt.log next to it", code=1) from None
     cases = root.findall(".//testcase")
     if len(cases) != len(criteria):
-        raise Exit(f"Taurus judged {len(cases)} criteria, {len(criteria)} were given; see {junit_xml}", code=1)
+        raise OpsError(f"Taurus judged {len(cases)} criteria, {len(criteria)} were given; see {junit_xml}", code=1)
     judgements = []
     for criterion, case in zip(criteria, cases, strict=True):
         problem = case.find("failure")

@@ -1,12 +1,11 @@
 """The soak test: steady load on one real server for a long time, then a verdict.
 
 Steady load at a fixed rate over keep-alive connections (loadgen.py) while the server's resident
-memory and thread count are sampled from /proc. The run passes when the clients saw no error
+memory and thread count are sampled (psutil). The run passes when the clients saw no error
 (no failure, only 200s), memory stayed flat after warm-up, the thread count never changed, and
 the server's own /metrics counters equal the clients' counts exactly.
 """
 
-import re
 import threading
 import time
 import urllib.request
@@ -14,18 +13,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from prediris_ops.core.processes import process_status
+from prediris_ops.core.processes import process_usage
 from prediris_ops.load.loadgen import LoadResult, generate_load
-
-_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def parse_duration(text: str | float) -> float:
-    """Return seconds from `90`, `90s`, `10m` or `1h`; raise ValueError naming the accepted forms."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"duration {text!r} is not a positive number of seconds, or a number followed by s, m or h (e.g. 10m)")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +73,9 @@ class SoakReport:
 
 
 def process_sample(pid: int, elapsed: float) -> Sample:
-    """Read a process's resident memory and thread count from /proc."""
-    values = process_status(pid)
-    return Sample(elapsed, int(values["VmRSS"][0]), int(values["Threads"][0]))
+    """Read a process's resident memory and thread count."""
+    usage = process_usage(pid)
+    return Sample(elapsed, usage.rss_kib, usage.threads)
 
 
 def prediction_counters(base_url: str, timeout: float = 10.0) -> dict[str, float]:

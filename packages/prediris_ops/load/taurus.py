@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from invoke.exceptions import Exit
 
+from prediris_ops.core.durations import seconds
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.jmeter import JMeterChoice
 from prediris_ops.load.results import FINAL_STATS_CSV, FINAL_STATS_XML
 from prediris_ops.load.slo import Criterion, parse_criterion
-from prediris_ops.load.taurusconfig import merge, seconds
+from prediris_ops.load.taurusconfig import merge
 
 PROFILES_DIR = Path("perf")
 BASE_PROFILE = "predict"
@@ -61,7 +62,7 @@ def profile_files(root: Path, name: str) -> list[Path]:
     names = [BASE_PROFILE] if name == BASE_PROFILE else [BASE_PROFILE, name]
     files = [PROFILES_DIR / f"{item}.yml" for item in names]
     if not (root / files[-1]).is_file():
-        raise Exit(f"no load profile {name!r}: choose one of {', '.join(available_profiles(root))} (files in {PROFILES_DIR}/)", code=2)
+        raise OpsError(f"no load profile {name!r}: choose one of {', '.join(available_profiles(root))} (files in {PROFILES_DIR}/)", code=2)
     return files
 
 
@@ -72,7 +73,7 @@ def merged_config(root: Path, files: list[Path]) -> dict:
         try:
             merge(config, yaml.safe_load((root / path).read_text(encoding="utf-8")) or {})
         except yaml.YAMLError as error:
-            raise Exit(f"{path} is not valid YAML: {error}", code=2) from None
+            raise OpsError(f"{path} is not valid YAML: {error}", code=2) from None
     return config
 
 
@@ -82,7 +83,7 @@ def load_profile(root: Path, name: str) -> Profile:
     config = merged_config(root, files)
     executions = config.get("execution", [])
     if not executions:
-        raise Exit(f"{files[-1]} defines no execution", code=2)
+        raise OpsError(f"{files[-1]} defines no execution", code=2)
     execution = executions[0]
     load = Load(
         concurrency=int(execution.get("concurrency", 1)),

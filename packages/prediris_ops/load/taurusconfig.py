@@ -7,16 +7,10 @@ them against Taurus's own code, run in a subprocess.
 
 - Merging files: dicts merge deeply, lists extend, scalars replace; a key prefixed `~` replaces,
   `^` deletes, `$` merges list items index by index (Taurus's BetterDict).
-- Durations: `90`, `90s`, `1m30s`, `2h`, `500ms` (Taurus's dehumanize_time).
+- Durations: `90`, `90s`, `1m30s`, `2h`, `500ms` (Taurus's dehumanize_time): prediris_ops.core.durations.
 """
 
 import copy
-import re
-
-from invoke.exceptions import Exit
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 def merge(base: dict, overlay: dict) -> dict:
@@ -45,14 +39,3 @@ def merge(base: dict, overlay: dict) -> dict:
         else:
             base[key] = copy.deepcopy(value)
     return base
-
-
-def seconds(value) -> float:
-    """Return a Taurus duration (`30s`, `1m30s`, `500ms`, a number of seconds) in seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().lower().replace(" ", "")
-    parts = _DURATION_PART.findall(text)
-    if not text or "".join(number + unit for number, unit in parts) != text:
-        raise Exit(f"{value!r} is not a Taurus duration (e.g. 30s, 1m30s, 500ms)", code=2)
-    return sum(float(number) * _UNIT_SECONDS[unit or None] for number, unit in parts)

@@ -6,7 +6,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from invoke.exceptions import Exit
+from prediris_ops.core.errors import OpsError
 
 
 def query(prometheus_url: str, expr: str, timeout: float = 10.0) -> list[dict]:
@@ -18,7 +18,7 @@ def query(prometheus_url: str, expr: str, timeout: float = 10.0) -> list[dict]:
     except urllib.error.HTTPError as error:
         answer = json.load(error)
     if answer.get("status") != "success":
-        raise Exit(f"Prometheus refused {expr!r}: {answer.get('errorType')}: {answer.get('error')}", code=1)
+        raise OpsError(f"Prometheus refused {expr!r}: {answer.get('errorType')}: {answer.get('error')}", code=1)
     return answer["data"]["result"]
 
 

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
-from invoke.exceptions import Exit
 
+from prediris_ops.core import durations
+from prediris_ops.core.errors import OpsError, OptionError
 from prediris_ops.core.paths import ROOT
-from prediris_ops.core.processes import wait_http
+from prediris_ops.core.processes import runs_program, wait_http
 
 OBSERVABILITY_DIR = ROOT / "observability"
 BASE_CONFIG = OBSERVABILITY_DIR / "prometheus.yml"
@@ -59,19 +60,19 @@ class StackOptions:
         for name in ("prometheus_port", "node_exporter_port", "grafana_port"):
             port = getattr(self, name)
             if not 0 < port < 65536:
-                raise Exit(f"--{name.replace('_', '-')}={port} is not a TCP port (1-65535)", code=2)
+                raise OpsError(f"--{name.replace('_', '-')}={port} is not a TCP port (1-65535)", code=2)
         if self.prometheus_port == self.node_exporter_port:
-            raise Exit(
+            raise OpsError(
                 f"Prometheus and node-exporter cannot both use port {self.prometheus_port}: pass another --node-exporter-port", code=2
             )
         if not self.api_targets:
-            raise Exit("no API target to scrape: pass --api HOST:PORT (comma-separated for several)", code=2)
+            raise OpsError("no API target to scrape: pass --api HOST:PORT (comma-separated for several)", code=2)
         for target in self.api_targets:
             if not _TARGET.match(target):
-                raise Exit(f"--api target {target!r} is not HOST:PORT (e.g. 127.0.0.1:5000)", code=2)
+                raise OpsError(f"--api target {target!r} is not HOST:PORT (e.g. 127.0.0.1:5000)", code=2)
         seconds(self.scrape_interval, "--scrape-interval")
         if not re.match(r"^\d+(ms|s|m|h|d|w|y)$", self.retention):
-            raise Exit(f"observe.retention={self.retention!r} is not a Prometheus duration (e.g. 7d)", code=2)
+            raise OpsError(f"observe.retention={self.retention!r} is not a Prometheus duration (e.g. 7d)", code=2)
 
     @property
     def prometheus_url(self) -> str:
@@ -116,9 +117,8 @@ def seconds(duration: str, option: str = "duration") -> float:
     """Return a Prometheus duration such as `5s`, `500ms` or `1m` in seconds."""
     match = _DURATION.match(str(duration))
     if match is None or int(match.group(1)) == 0:
-        raise Exit(f"{option}={duration!r} is not a positive Prometheus duration such as 5s, 500ms or 1m", code=2)
-    value, unit = int(match.group(1)), match.group(2)
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+        raise OptionError(f"{option}={duration!r} is not a positive Prometheus duration such as 5s, 500ms or 1m")
+    return durations.seconds(duration, option)
 
 
 def render_config(
@@ -199,7 +199,7 @@ def ensure_port_free(host: str, port: int, what: str, option: str) -> None:
         try:
             probe.bind((host, port))
         except OSError:
-            raise Exit(f"port {port} on {host} is in use (another {what}?): pass {option} or set it in invoke.yaml", code=2) from None
+            raise OpsError(f"port {port} on {host} is in use (another {what}?): pass {option} or set it in invoke.yaml", code=2) from None
 
 
 def start_native(options: StackOptions, programs: tuple[str, str], ready_timeout: float) -> StackState:
@@ -243,9 +243,9 @@ def start_native(options: StackOptions, programs: tuple[str, str], ready_timeout
     for item in state.processes:
         try:
             wait_http(ready_urls[item.name], ready_timeout, process=started[item.name])
-        except Exit as error:
+        except OpsError as error:
             stop_native(state)
-            raise Exit(f"{item.name}: {error.message}; its log ends with: {_log_tail(item.log)}", code=1) from None
+            raise OpsError(f"{item.name}: {error.message}; its log ends with: {_log_tail(item.log)}", code=1) from None
     return state
 
 
@@ -273,20 +273,7 @@ def alive(item: ManagedProcess) -> bool:
             return True
         del _CHILDREN[item.pid]
         return False
-    try:
-        os.kill(item.pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    proc = Path(f"/proc/{item.pid}")
-    if proc.exists():
-        try:
-            if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
-            executable = proc.joinpath("cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
-        except (OSError, IndexError):
-            return False
-        return Path(executable).name == Path(item.program).name
-    return True
+    return runs_program(item.pid, item.program)
 
 
 def _log_tail(path: str, characters: int = 300) -> str:

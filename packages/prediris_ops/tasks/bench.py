@@ -2,19 +2,20 @@
 
 from pathlib import Path
 
-from invoke import task
 from invoke.exceptions import Exit
 
+from prediris_ops.core.durations import seconds
+from prediris_ops.core.model import ensure_model
 from prediris_ops.core.options import number
 from prediris_ops.core.processes import require_program
 from prediris_ops.load.bench import SUBJECTS, BenchConfig, format_table, run_bench
-from prediris_ops.tasks.model import ensure_model
+from prediris_ops.tasks.exits import task
 
 
 @task(
     help={
-        "duration": "Seconds measured per point, after the warm-up (default: bench.duration).",
-        "warmup": "Seconds of unmeasured load before each point (default: bench.warmup).",
+        "duration": "Time measured per point, after the warm-up: 10s, 1m, or seconds (default: bench.duration).",
+        "warmup": "Unmeasured load before each point: 3s, or seconds (default: bench.warmup).",
         "connections": "Concurrent connections of the loaded points (default: bench.connections, 100).",
         "only": "Comma-separated subset of floor,naive,prediris (default: all three).",
         "memory-requests": "Requests served before the second memory reading (default: bench.memory_requests; 0 skips).",
@@ -28,12 +29,12 @@ def bench(c, duration=None, warmup=None, connections=None, only=None, memory_req
     unknown = [name for name in subjects if name not in SUBJECTS]
     if unknown:
         raise Exit(f"bench: unknown server {', '.join(unknown)}; choose from {', '.join(SUBJECTS)}", code=2)
-    ensure_model(c)
+    ensure_model(c.model)
     config = BenchConfig(
         model_dir=c.model.dir,
         out_dir=Path(c.bench.out_dir),
-        duration=number(c.bench.duration if duration is None else duration, float, "duration"),
-        warmup=number(c.bench.warmup if warmup is None else warmup, float, "warmup"),
+        duration=seconds(c.bench.duration if duration is None else duration, "--duration", positive=True),
+        warmup=seconds(c.bench.warmup if warmup is None else warmup, "--warmup"),
         connections=number(c.bench.connections if connections is None else connections, int, "connections"),
         subjects=subjects,
         memory_requests=number(c.bench.memory_requests if memory_requests is None else memory_requests, int, "memory-requests"),

@@ -3,12 +3,12 @@
 import os
 import shlex
 
-from invoke import task
 from invoke.exceptions import Exit
 
 from prediris_ops.checks.lint import LINTERS
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import python_argv
+from prediris_ops.tasks.exits import task
 
 
 @task

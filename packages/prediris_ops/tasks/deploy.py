@@ -9,13 +9,13 @@ azure-identity finds them (`az login`, a managed identity, or the CI's OIDC toke
 import time
 from pathlib import Path
 
-from invoke import task
 from invoke.exceptions import Exit
 
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container.image import git
+from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.paths import ROOT
-from prediris_ops.tasks.serve import curl_line
+from prediris_ops.tasks.exits import task
 
 PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from invoke import task
 from invoke.exceptions import Exit
 
 from prediris_ops.checks.lint import LINTERS
@@ -10,9 +9,10 @@ from prediris_ops.container import docker as dockercli
 from prediris_ops.container import engine
 from prediris_ops.container.image import image_tags, label_args, model_pin, training_args
 from prediris_ops.container.lock import lock_text
+from prediris_ops.core.model import ensure_model
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import run_in
-from prediris_ops.tasks.model import ensure_model
+from prediris_ops.tasks.exits import task
 
 
 def plan_build(
@@ -86,7 +86,7 @@ def size_report(info: dockercli.ImageInfo, budget_mb: float) -> str:
 )
 def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_arg=None, no_cache=False):
     """Train if needed, lint the Dockerfile, build the image with BuildKit; print its reference, size and id."""
-    ensure_model(c)
+    ensure_model(c.model)
     hadolint = next(linter for linter in LINTERS if linter.name == "hadolint")
     run_in(c, hadolint.argv(ROOT))
     spec, notes = plan_build(

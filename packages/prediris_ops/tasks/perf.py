@@ -1,6 +1,6 @@
 """`invoke perf`: a load test through Taurus (JMeter by default), with SLO gates and a report folder.
 
-The target is the local API (reused when one answers at api.host:api.port, else started for the run
+The target is the local API (reused when one answers where `invoke up` serves, else started for the run
 and stopped after it), any URL, or `azure`: the Container App of the `azure` section, whose replica
 count is then polled through the Azure SDK and drawn in the report (also for a URL of that app, or
 any URL with --watch-replicas).
@@ -10,17 +10,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from invoke import task
 from invoke.exceptions import Exit
 
+from prediris_ops.core.apiconfig import api_settings
+from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import answers, local_api
+from prediris_ops.core.model import ensure_model
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.jmeter import default_cache_dir
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, count_replicas
 from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
 from prediris_ops.load.slo import SloOverrides
-from prediris_ops.tasks.model import ensure_model
+from prediris_ops.tasks.exits import task
 
 AZURE = "azure"
 AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
@@ -28,6 +30,11 @@ AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
 
 def _setting(c, value, key):
     return value if value is not None else c.perf.get(key)
+
+
+def _duration(value, flag: str) -> int | None:
+    """Return whole seconds from `30s`, `1m`, `90`... (Taurus's forms), None for None."""
+    return None if value is None else int(seconds(value, flag))
 
 
 def scale_rule(c) -> ScaleRule:
@@ -93,12 +100,12 @@ def _plain_target(c, target: str | None, report_dir: Path, default: str | None =
     if target or default:
         yield (target or default).rstrip("/")
         return
-    running = f"http://{c.api.host}:{c.api.port}"
+    running = api_settings(c.config).base_url
     if answers(running + "/health/ready"):
         print(f"target: the API already running at {running}", flush=True)
         yield running
         return
-    ensure_model(c)
+    ensure_model(c.model)
     settings = {"threads": c.api.threads} if c.api.get("threads") else {}
     with local_api(c.model.dir, report_dir / "api.log", host=str(c.api.host), settings=settings) as api:
         print(
@@ -111,15 +118,16 @@ def _plain_target(c, target: str | None, report_dir: Path, default: str | None =
     help={
         "concurrency": "Concurrent users (default: the profile's, perf/<scenario>.yml).",
         "target": "What to load: a base URL, `azure` (the deployed Container App; replicas are watched), "
-        "or nothing: the API at api.host:api.port, started for the run if it does not answer.",
-        "ramp-up": "Seconds to reach full concurrency (default: the profile's).",
-        "hold": "Seconds to hold full concurrency (default: the profile's).",
+        "or nothing: the API where `invoke up` serves (PREDIRIS_HOST/PREDIRIS_PORT, else api.host:api.port), "
+        "started for the run if it does not answer.",
+        "ramp-up": "How long to reach full concurrency: 30s, 1m, or seconds (default: the profile's).",
+        "hold": "How long to hold full concurrency: 30s, 1m, or seconds (default: the profile's).",
         "scenario": "Load profile in perf/: predict (default) or stress (steps concurrency up to find the knee).",
         "executor": "Load generator: jmeter (default) or locust (lighter on small machines).",
         "max-error-percent": "SLO: highest error ratio in % over a window (default: the profile's).",
         "max-p95-ms": "SLO: highest p95 latency in ms over a window (default: the profile's).",
         "max-p99-ms": "SLO: highest p99 latency in ms over a window (default: the profile's).",
-        "slo-window": "SLO: window length in seconds (default: the profile's).",
+        "slo-window": "SLO: window length: 10s, 1m, or seconds (default: the profile's).",
         "watch-replicas": "Poll the configured Container App's replicas even when the target URL is not its own "
         "(a custom domain, a front door); implied by --target azure.",
     }
@@ -147,13 +155,13 @@ def perf(
         target="",
         report_dir=Path(),
         concurrency=number(_setting(c, concurrency, "concurrency"), int, "concurrency"),
-        ramp_up_seconds=number(_setting(c, ramp_up, "ramp_up"), int, "ramp-up"),
-        hold_seconds=number(_setting(c, hold, "hold"), int, "hold"),
+        ramp_up_seconds=_duration(_setting(c, ramp_up, "ramp_up"), "--ramp-up"),
+        hold_seconds=_duration(_setting(c, hold, "hold"), "--hold"),
         slo=SloOverrides(
             max_error_percent=number(_setting(c, max_error_percent, "max_error_percent"), float, "max-error-percent"),
             max_p95_ms=number(_setting(c, max_p95_ms, "max_p95_ms"), float, "max-p95-ms"),
             max_p99_ms=number(_setting(c, max_p99_ms, "max_p99_ms"), float, "max-p99-ms"),
-            window_seconds=number(_setting(c, slo_window, "slo_window"), int, "slo-window"),
+            window_seconds=_duration(_setting(c, slo_window, "slo_window"), "--slo-window"),
         ),
         jmeter_home=c.perf.get("jmeter_home"),
         jmeter_cache=Path(c.perf.jmeter_cache).expanduser() if c.perf.get("jmeter_cache") else default_cache_dir(),

@@ -9,8 +9,9 @@ import shlex
 import sys
 import time
 
-from invoke import task
 from invoke.exceptions import Exit
+
+from prediris_ops.tasks.exits import task
 
 # Each stage's invoke command lines, in order. A CI job starts on a fresh machine without the image
 # the build job made, so `push` builds again first (a cache hit on a machine that just built).

@@ -2,52 +2,43 @@
 
 import sys
 
-from invoke import task
 from invoke.exceptions import Exit
 
+from prediris_model import MODEL_NAME
 from prediris_ops.checks.smoke import run_checks
+from prediris_ops.core.apiconfig import api_settings
+from prediris_ops.core.localapi import curl_line
+from prediris_ops.core.model import ensure_model
 from prediris_ops.core.options import http_url
 from prediris_ops.core.processes import python_argv, run_in
-from prediris_ops.tasks.model import ensure_model
-
-
-def server_env(c, host=None, port=None, threads=None, model_dir=None) -> dict[str, str]:
-    """Return the PREDIRIS_* variables that make the server match the task's options."""
-    env = {
-        "PREDIRIS_HOST": str(host or c.api.host),
-        "PREDIRIS_PORT": str(port or c.api.port),
-        "PREDIRIS_MODEL_DIR": str(model_dir or c.model.dir),
-    }
-    if threads or c.api.get("threads"):
-        env["PREDIRIS_THREADS"] = str(threads or c.api.threads)
-    return env
-
-
-def curl_line(base_url: str) -> str:
-    return f'curl -X POST -H "Content-Type: application/json" -d \'{{"X": [5.1,3.5,1.4,0.2]}}\' {base_url}/predict'
+from prediris_ops.tasks.exits import task
 
 
 @task(
     help={
-        "host": "Interface to listen on (default: api.host, 127.0.0.1).",
-        "port": "TCP port (default: api.port, 5000).",
-        "threads": "Waitress worker threads (default: the service's own, 8).",
-        "model-dir": "Model folder (default: model.dir, `models`).",
+        "host": "Interface to listen on (default: PREDIRIS_HOST, else api.host, 127.0.0.1).",
+        "port": "TCP port (default: PREDIRIS_PORT, else PORT, else api.port, 5000).",
+        "threads": "Waitress worker threads (default: PREDIRIS_THREADS, else api.threads, else the service's own, 8).",
+        "model-dir": "Model folder (default: PREDIRIS_MODEL_DIR, else model.dir, `models`).",
     }
 )
 def up(c, host=None, port=None, threads=None, model_dir=None):
-    """Train if no verified model exists, then serve the API in the foreground (Ctrl-C stops it)."""
-    version = ensure_model(c, model_dir)
-    env = server_env(c, host, port, threads, model_dir)
-    base = f"http://{'127.0.0.1' if env['PREDIRIS_HOST'] in ('0.0.0.0', '::') else env['PREDIRIS_HOST']}:{env['PREDIRIS_PORT']}"
-    print(f"serving iris-knn {version} on {base} — try:\n  {curl_line(base)}\n(Ctrl-C to stop)", flush=True)
-    run_in(c, python_argv("prediris_api"), env=env)
+    """Train if no verified model exists, then serve the API in the foreground (Ctrl-C stops it).
+
+    Each setting comes from its flag, else the service's own variable (PREDIRIS_PORT, ...), else
+    invoke's configuration (INVOKE_API_PORT, then invoke.yaml): `PREDIRIS_PORT=8000 invoke up` serves on 8000.
+    """
+    settings = api_settings(c.config, host=host, port=port, threads=threads, model_dir=model_dir)
+    version = ensure_model(c.model, settings.model_dir)
+    base = settings.base_url
+    print(f"serving {MODEL_NAME} {version} on {base} — try:\n  {curl_line(base)}\n(Ctrl-C to stop)", flush=True)
+    run_in(c, python_argv("prediris_api"), env=settings.server_env())
 
 
-@task(help={"url": "Base URL of the API (default: http://api.host:api.port)."})
+@task(help={"url": "Base URL of the API (default: where `invoke up` serves: PREDIRIS_HOST/PREDIRIS_PORT, else api.host:api.port)."})
 def smoke(c, url=None):
     """Check a live API: health, a known flower of each species, the model card and error handling."""
-    base = http_url(url) if url else f"http://{c.api.host}:{c.api.port}"
+    base = http_url(url) if url else api_settings(c.config).base_url
     checks = run_checks(base)
     width = max(len(check.name) for check in checks)
     for check in checks:

@@ -4,27 +4,23 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from invoke import task
 from invoke.exceptions import Exit
 
+from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import local_api
-from prediris_ops.load.soak import SoakPlan, parse_duration, run_soak
-from prediris_ops.tasks.model import ensure_model
+from prediris_ops.core.model import ensure_model
+from prediris_ops.load.soak import SoakPlan, run_soak
+from prediris_ops.tasks.exits import task
 
 
 def soak_plan(c, *, duration=None, connections=None, rate=None, sample_every=None, max_rss_growth_mb=None) -> SoakPlan:
     """Return the plan from the task's options, falling back to the `soak` section of invoke.yaml."""
     config = c.soak
-    try:
-        seconds = parse_duration(duration if duration is not None else config.duration)
-        every = parse_duration(sample_every if sample_every is not None else config.sample_every)
-    except ValueError as error:
-        raise Exit(f"soak: {error}", code=2) from None
     return SoakPlan(
-        duration=seconds,
+        duration=seconds(duration if duration is not None else config.duration, "--duration", positive=True),
         connections=int(connections or config.connections),
         rate=float(rate or config.rate),
-        sample_every=every,
+        sample_every=seconds(sample_every if sample_every is not None else config.sample_every, "--sample-every", positive=True),
         warmup_fraction=float(config.warmup_fraction),
         max_rss_growth_mb=float(max_rss_growth_mb if max_rss_growth_mb is not None else config.max_rss_growth_mb),
     )
@@ -32,10 +28,10 @@ def soak_plan(c, *, duration=None, connections=None, rate=None, sample_every=Non
 
 @task(
     help={
-        "duration": "How long to load the server: seconds, or 30s, 10m, 1h (default: soak.duration, 10m).",
+        "duration": "How long to load the server: 30s, 10m, 1h, or seconds (default: soak.duration, 10m).",
         "connections": "Keep-alive client connections (default: soak.connections).",
         "rate": "Total requests per second, held steady (default: soak.rate).",
-        "sample-every": "How often to sample the server's memory and threads (default: soak.sample_every).",
+        "sample-every": "How often to sample the server's memory and threads: 5s, or seconds (default: soak.sample_every).",
         "max-rss-growth-mb": "Resident memory growth allowed after warm-up, MiB (default: soak.max_rss_growth_mb).",
         "model-dir": "Model folder (default: model.dir); trained first if it holds no verified model.",
     }
@@ -46,7 +42,7 @@ def soak(c, duration=None, connections=None, rate=None, sample_every=None, max_r
         c, duration=duration, connections=connections, rate=rate, sample_every=sample_every, max_rss_growth_mb=max_rss_growth_mb
     )
     directory = model_dir or c.model.dir
-    ensure_model(c, directory)
+    ensure_model(c.model, directory)
     report_dir = Path(c.soak.reports)
     print(
         f"soak: {plan.duration:.0f} s at {plan.rate:.0f} req/s over {plan.connections} connections, sampled every {plan.sample_every:g} s"
