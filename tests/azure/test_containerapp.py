@@ -3,10 +3,10 @@
 import dataclasses
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
 from prediris_ops.azure import containerapp, registry
 from prediris_ops.azure.target import SUBSCRIPTION_PLACEHOLDER, target_from_config
+from prediris_ops.core.errors import OpsError
 from tests.azure.conftest import IMAGE, OTHER_IMAGE
 from tests.support.config import project_config
 

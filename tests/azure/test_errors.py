@@ -3,12 +3,12 @@
 import pytest
 from azure.identity import ChainedTokenCredential, EnvironmentCredential
 from invoke import Config
-from prediris_ops.core.errors import OpsError
 
 from prediris_ops.azure import provision, registry, rollout
 from prediris_ops.azure.clients import RETRIES
 from prediris_ops.azure.errors import azure_errors
 from prediris_ops.azure.target import target_from_config
+from prediris_ops.core.errors import OpsError
 from tests.azure.conftest import IMAGE, make_target
 from tests.support.arm_standin import ArmStandIn
 from tests.support.config import project_config

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 import yaml
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.localapi import answers, local_api
 from prediris_ops.observe import prometheus_api, stack
 from tests.support.polling import wait_for

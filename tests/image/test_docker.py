@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
 from prediris_ops.container import docker
+from prediris_ops.core.errors import OpsError
 
 
 def test_a_build_passes_tags_args_and_the_ca_bundle_as_a_secret_never_as_a_build_arg(tmp_path):

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
 from prediris_ops.container import engine
+from prediris_ops.core.errors import OpsError
 from tests.support.tools import missing
 
 

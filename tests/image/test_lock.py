@@ -4,11 +4,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from prediris_ops.core.errors import OpsError
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from prediris_ops.container import lock
+from prediris_ops.core.errors import OpsError
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "requirements" / "runtime.lock"

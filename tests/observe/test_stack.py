@@ -5,8 +5,8 @@ import sys
 
 import pytest
 import yaml
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.observe import stack
 
 

@@ -4,7 +4,6 @@ import pytest
 from invoke.exceptions import Exit
 
 from prediris_ops.core.errors import OptionError
-
 from prediris_ops.core.options import http_url, number
 from prediris_ops.tasks.bench import bench
 from prediris_ops.tasks.model import train

@@ -55,7 +55,9 @@ def test_the_plan_comes_from_invoke_yaml_and_flags_override_it(make_context):
     assert (overridden.duration, overridden.connections, overridden.rate) == (30, 4, 50)
 
 
-@pytest.mark.parametrize(("options", "message"), [({"duration": "ten"}, "--duration='ten'"), ({"sample_every": "0s"}, "--sample-every='0s'")])
+@pytest.mark.parametrize(
+    ("options", "message"), [({"duration": "ten"}, "--duration='ten'"), ({"sample_every": "0s"}, "--sample-every='0s'")]
+)
 def test_a_bad_duration_flag_stops_the_task_with_one_line(make_context, options, message):
     with pytest.raises(Exit, match=f"^{message} is not a (positive )?duration: a number of seconds, or e.g. 30s, 1m30s") as raised:
         soak(make_context(), **options)

@@ -7,8 +7,8 @@ import tarfile
 import zipfile
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.jmeter import (
     COMPLETE_MARKER,
     JMETER_VERSION,
@@ -124,7 +124,9 @@ def test_a_complete_cache_is_reused_and_said_so(tmp_path, monkeypatch):
 
 
 def test_a_configured_folder_that_is_not_a_jmeter_home_stops_with_the_fix(tmp_path):
-    with pytest.raises(OpsError, match=r"perf.jmeter_home=.*nowhere is not a JMeter home \(no executable bin/jmeter\): fix it, or unset it"):
+    with pytest.raises(
+        OpsError, match=r"perf.jmeter_home=.*nowhere is not a JMeter home \(no executable bin/jmeter\): fix it, or unset it"
+    ):
         choose_jmeter(str(tmp_path / "nowhere"), tmp_path / "cache")
 
 

@@ -3,8 +3,8 @@
 import csv
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.results import SamplesLog, Second, Step, knee, read_samples, read_summary, steps, timeline
 from tests.perf.conftest import DATA
 

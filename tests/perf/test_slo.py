@@ -1,8 +1,8 @@
 """SLO criteria: Taurus's strings parsed and written back, overrides, windows that fit, the verdict."""
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.slo import Criterion, SloOverrides, apply_overrides, fit_windows, parse_criterion, read_verdict
 
 PROFILE = [

@@ -4,8 +4,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.jmeter import JMeterChoice
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import Load, bzt_argv, load_profile, merged_config, overrides, write_overrides

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
-from prediris_ops.core.errors import OpsError
 
+from prediris_ops.core.durations import seconds
+from prediris_ops.core.errors import OpsError
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import load_profile, merged_config, write_overrides
-from prediris_ops.core.durations import seconds
 from prediris_ops.load.taurusconfig import merge
 from tests.perf.conftest import DATA
 from tests.perf.test_taurus import overrides_for
