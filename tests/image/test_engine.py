@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from prediris_ops.container import engine
+from prediris_ops.container import docker, engine
 from prediris_ops.core.errors import OpsError
+from tests.support.config import project_config
 from tests.support.tools import missing
 
 
@@ -87,8 +88,17 @@ def test_a_fresh_cached_rootfs_is_reused_without_debootstrap(tmp_path, monkeypat
     assert engine.base_rootfs(tmp_path, "bookworm") == cached
 
 
-def test_stopping_leaves_an_engine_we_did_not_start_alone():
-    engine.stop_engine(engine.Engine("docker", "20.10"))  # no process: nothing to stop, nothing raised
+@pytest.mark.e2e
+@pytest.mark.docker
+def test_stopping_leaves_an_engine_we_did_not_start_alone(tmp_path):
+    client = docker.resolve_client(project_config().docker.executable)
+    version = engine.server_version(client)
+    if version is None:
+        missing("no Docker engine answers `docker info`: start dockerd (or Docker Desktop)")
+    # start=True: with an engine already answering, none may be started, and none stopped afterwards.
+    with engine.engine(client, tmp_path / "dockerd.log", start=True) as found:
+        assert not found.started_here
+    assert engine.server_version(client) == version
 
 
 def test_a_started_engine_is_stopped_by_its_pid():

@@ -63,6 +63,11 @@ class Running:
 
     def raw(self, payload: bytes, timeout: float = 10) -> bytes:
         """Send raw bytes on a new connection; return everything read until the server closes or goes quiet."""
+        return self.exchange(payload, timeout)[0]
+
+    def exchange(self, payload: bytes, timeout: float = 10) -> tuple[bytes, bool]:
+        """Send raw bytes on a new connection; return what was read and whether the server closed it
+        (False: it went quiet for `timeout` seconds with the connection still open)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
             sock.sendall(payload)
             chunks = []
@@ -70,8 +75,8 @@ class Running:
                 while chunk := sock.recv(65536):
                     chunks.append(chunk)
             except TimeoutError:
-                pass
-            return b"".join(chunks)
+                return b"".join(chunks), False
+            return b"".join(chunks), True
 
 
 @pytest.fixture
