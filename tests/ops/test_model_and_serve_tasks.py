@@ -82,3 +82,26 @@ def test_test_runs_pytest_and_fast_skips_end_to_end(make_context):
 def test_smoke_reports_a_dead_url_in_one_line(make_context):
     with pytest.raises(Exit, match=r"smoke test of http://127.0.0.1:9: \d+ of \d+ checks failed"):
         serve.smoke(make_context(), url="http://127.0.0.1:9")
+
+
+def test_the_services_port_variable_beats_invoke_yaml_and_the_flag_beats_both(make_context, model_dir, monkeypatch):
+    command = shlex.join([sys.executable, "-m", "prediris_api"])
+    monkeypatch.setenv("PREDIRIS_PORT", "8000")
+    c = make_context(run={command: Result()})
+    serve.up(c, model_dir=str(model_dir))
+    assert c.run.call_args.kwargs["env"]["PREDIRIS_PORT"] == "8000"
+    serve.up(c, model_dir=str(model_dir), port=5056)
+    assert c.run.call_args.kwargs["env"]["PREDIRIS_PORT"] == "5056"
+
+
+def test_smoke_checks_where_up_serves(make_context, monkeypatch):
+    monkeypatch.setenv("PREDIRIS_PORT", "9")
+    with pytest.raises(Exit, match=r"^smoke test of http://127.0.0.1:9: "):
+        serve.smoke(make_context())
+
+
+def test_an_unusable_port_variable_names_itself(make_context, model_dir, monkeypatch):
+    monkeypatch.setenv("PREDIRIS_PORT", "eight")
+    with pytest.raises(Exit, match=r"^PREDIRIS_PORT='eight' is not an integer$") as raised:
+        serve.up(make_context(), model_dir=str(model_dir))
+    assert raised.value.code == 2

@@ -9,12 +9,11 @@ import json
 import select
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
 from prediris_ops.core.localapi import local_api
-from prediris_ops.core.processes import process_status
+from prediris_ops.core.processes import process_usage
 
 pytestmark = pytest.mark.e2e
 
@@ -120,16 +119,10 @@ def test_waitress_refusals_are_problem_json_and_close_the_connection(serving, me
         assert metrics.registry.get_sample_value("prediris_invalid_requests_total", {"reason": problem}) == 1
 
 
-def resident_kib(pid):
-    return int(process_status(pid)["VmRSS"][0])
-
-
 def test_many_clients_announcing_huge_bodies_cost_the_server_no_memory(model_dir, tmp_path):
-    if not Path("/proc/self/status").exists():
-        pytest.skip("reads the server's resident memory from /proc (Linux)")
     with local_api(model_dir, tmp_path / "server.log") as api:
         port = int(api.base_url.rsplit(":", 1)[1])
-        before = resident_kib(api.pid)
+        before = process_usage(api.pid).rss_kib
         sockets = []
         for _ in range(200):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -138,7 +131,7 @@ def test_many_clients_announcing_huge_bodies_cost_the_server_no_memory(model_dir
             )
             sockets.append(sock)
         statuses = [sock.recv(64).split(b" ")[1] for sock in sockets]
-        growth = resident_kib(api.pid) - before
+        growth = process_usage(api.pid).rss_kib - before
         for sock in sockets:
             sock.close()
     assert statuses == [b"413"] * 200
