@@ -9,7 +9,7 @@ from invoke.exceptions import Exit
 
 from prediris_model import load
 from prediris_ops.checks.lint import LINTERS
-from prediris_ops.container import docker, engine
+from prediris_ops.container import build, docker, engine
 from prediris_ops.container.image import MODEL_LIBRARIES, image_tags
 from prediris_ops.container.lock import Pin, lock_text, render
 from prediris_ops.tasks import image
@@ -23,7 +23,7 @@ HADOLINT = shlex.join(next(linter for linter in LINTERS if linter.name == "hadol
 def offline(monkeypatch):
     """No real docker: a fixed client, fixed labels, and an image the engine 'reports' as 400 MB."""
     monkeypatch.setattr(docker, "resolve_client", lambda configured: "/usr/bin/docker")
-    monkeypatch.setattr(image, "label_args", lambda root, source: dict(LABELS))
+    monkeypatch.setattr(build, "label_args", lambda root, source: dict(LABELS))
     info = docker.ImageInfo("efreiprediris:latest", "sha256:feed", 400_000_000, {})
     monkeypatch.setattr(docker, "inspect_image", lambda client, reference: info)
     layers = [(0, "CMD"), (276_000_000, "COPY /opt/venv /opt/venv"), (74_900_000, ""), (44_000_000, "RUN apt-get install python3")]
@@ -110,7 +110,7 @@ def test_a_malformed_build_arg_is_refused_before_anything_runs(make_context, off
 def test_an_image_over_budget_is_reported_with_a_warning():
     info = docker.ImageInfo("x", "sha256:1", 512_000_000, {})
     assert docker.ImageInfo("x", "sha256:1", 300_000_000, {}).size_mb == 300
-    assert image.size_report(info, 450) == "size 512 MB (budget 450 MB) — WARNING: over the size budget by 62 MB (docker.size_budget_mb)"
+    assert build.size_report(info, 450) == "size 512 MB (budget 450 MB) — WARNING: over the size budget by 62 MB (docker.size_budget_mb)"
 
 
 def test_lock_writes_the_installed_versions(make_context, tmp_path, capsys):

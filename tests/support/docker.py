@@ -15,8 +15,8 @@ from pathlib import Path
 from invoke import Config
 
 from prediris_ops.container import docker, engine
+from prediris_ops.container.build import plan_build
 from prediris_ops.core.errors import OpsError
-from prediris_ops.tasks.image import plan_build
 from tests.support.config import project_config
 from tests.support.tools import IN_CI, free_port, missing
 
