@@ -5,14 +5,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from prediris_ops.azure import registry
+from prediris_ops.core.paths import ROOT
 from tests.support.arm_standin import SUBSCRIPTION, TENANT
 
-ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "ef" * 32
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 

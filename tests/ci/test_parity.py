@@ -2,14 +2,13 @@
 order, the same `invoke` lines per stage, Azure stages only on main, OIDC logins and no passwords."""
 
 import itertools
-from pathlib import Path
 
 import pytest
 import yaml
 
+from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks.pipeline import STAGES, command_line
 
-ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {stage: [command_line(args) for args in commands] for stage, commands in STAGES.items()}
 AZURE_STAGES = ("push", "deploy", "loadtest")
 

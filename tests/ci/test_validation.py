@@ -9,9 +9,9 @@ import pytest
 
 from prediris_ops.checks import cilint
 from prediris_ops.checks.lint import LINTERS
+from prediris_ops.core.paths import ROOT
 from tests.support.tools import require_program
 
-ROOT = Path(__file__).resolve().parents[2]
 CI_LINTERS = {linter.name: linter for linter in LINTERS if linter.name.endswith(" schema") or linter.name == "actionlint"}
 
 

@@ -2,14 +2,13 @@
 
 import re
 import subprocess
-from pathlib import Path
 
 from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container.docker import CA_SECRET_ID
+from prediris_ops.core.paths import ROOT
 from tests.support.config import project_config
 from tests.support.tools import require_program
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 HADOLINT = next(linter for linter in LINTERS if linter.name == "hadolint")
 

@@ -1,7 +1,6 @@
 """`invoke build`, `invoke lock` and `invoke base-image`: their exact commands and what they print."""
 
 import shlex
-from pathlib import Path
 
 import pytest
 from invoke import Result
@@ -12,9 +11,9 @@ from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container import build, docker, engine
 from prediris_ops.container.image import MODEL_LIBRARIES, image_tags
 from prediris_ops.container.lock import Pin, lock_text, render
+from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks import image
 
-ROOT = Path(__file__).resolve().parents[2]
 LABELS = {"OCI_CREATED": "2026-01-02T03:04:05Z", "OCI_REVISION": "abc", "OCI_SOURCE": "https://example.org/p", "OCI_VERSION": "0.1.0"}
 HADOLINT = shlex.join(next(linter for linter in LINTERS if linter.name == "hadolint").argv(ROOT))
 

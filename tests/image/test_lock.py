@@ -1,7 +1,6 @@
 """prediris_ops.container.lock and the committed requirements/runtime.lock: the image's pinned runtime set."""
 
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -9,8 +8,8 @@ from packaging.utils import canonicalize_name
 
 from prediris_ops.container import lock
 from prediris_ops.core.errors import OpsError
+from prediris_ops.core.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "requirements" / "runtime.lock"
 
 

@@ -9,13 +9,12 @@ import sys
 import pytest
 
 from prediris_ops.core.localapi import answers
-from tests.perf.conftest import DATA, served_predictions
+from prediris_ops.core.paths import ROOT
+from tests.perf.conftest import served_predictions
 from tests.support.servers import running_api
 from tests.support.tools import free_port, require_program
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jmeter]
-
-ROOT = DATA.parents[2]
 
 
 @pytest.fixture

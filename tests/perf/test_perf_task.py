@@ -9,12 +9,11 @@ import pytest
 from invoke import MockContext, Result
 from invoke.exceptions import Exit
 
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.run import executor_env
 from prediris_ops.tasks import perf
 from tests.perf.conftest import DATA
 from tests.support.config import project_config
-
-ROOT = DATA.parents[2]
 
 
 def context(tmp_path, jmeter_home, **perf_settings):

@@ -10,17 +10,17 @@ import pytest
 from invoke.exceptions import Exit
 
 from prediris_ops.azure.clients import AzureClients
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import count_replicas
 from prediris_ops.tasks.perf import azure_url
 from tests.azure.conftest import make_target
-from tests.perf.conftest import DATA, served_predictions
+from tests.perf.conftest import served_predictions
 from tests.support.arm_standin import SUBSCRIPTION, TENANT, ArmStandIn
 from tests.support.servers import running_api
 from tests.support.tools import require_program
 
 pytestmark = pytest.mark.e2e
 
-ROOT = DATA.parents[2]
 FQDN = "prediris.prediris-env-1a2b3c4d.francecentral.azurecontainerapps.io"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib.image
 
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import ReplicaReading, ScaleRule
 from prediris_ops.load.report import summary_lines, write_report
 from prediris_ops.load.results import read_samples
@@ -15,7 +16,6 @@ from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import Load
 from tests.perf.conftest import DATA
 
-ROOT = DATA.parents[2]
 CRITERIA = [
     parse_criterion("error ratio: fail>1% over 2s, stop as failed"),
     parse_criterion("p95 latency: p95>500ms over 2s, stop as failed"),

@@ -5,10 +5,8 @@ import json
 import pytest
 
 from prediris_model.dataset import CLASS_NAMES
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.requests import REQUESTS_CSV, read_requests_csv, reply_problem, request_bodies, write_requests_csv
-from tests.perf.conftest import DATA
-
-ROOT = DATA.parents[2]
 
 
 def test_the_committed_csv_is_what_the_generator_writes(tmp_path):

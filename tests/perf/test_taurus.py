@@ -6,12 +6,10 @@ from pathlib import Path
 import pytest
 
 from prediris_ops.core.errors import OpsError
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.jmeter import JMeterChoice
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import Load, bzt_argv, load_profile, merged_config, overrides, write_overrides
-from tests.perf.conftest import DATA
-
-ROOT = DATA.parents[2]
 
 
 def test_the_predict_profile_loads_jmeter_with_its_slo():

@@ -12,13 +12,11 @@ import pytest
 
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.errors import OpsError
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import load_profile, merged_config, write_overrides
 from prediris_ops.load.taurusconfig import merge
-from tests.perf.conftest import DATA
 from tests.perf.test_taurus import overrides_for
-
-ROOT = DATA.parents[2]
 
 
 def taurus(code: str, *args: str):

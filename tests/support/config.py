@@ -1,10 +1,8 @@
 """The project's invoke configuration as the tasks see it: invoke.yaml, then INVOKE_* variables."""
 
-from pathlib import Path
-
 from invoke import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+from prediris_ops.core.paths import ROOT
 
 
 def project_config(**overrides) -> Config:

@@ -20,7 +20,6 @@ from prediris_ops.core.errors import OpsError
 from tests.support.config import project_config
 from tests.support.tools import IN_CI, free_port, missing
 
-ROOT = Path(__file__).resolve().parents[2]
 # The tag the tests build: never the user's `latest`, so a test run leaves their image alone.
 TEST_TAG = "e2e"
 _SERIAL = itertools.count()
