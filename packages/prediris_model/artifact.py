@@ -17,9 +17,8 @@ import joblib
 import sklearn
 
 from prediris_model.errors import ModelError, ModelIntegrityError, ModelNotFound
-from prediris_model.training import TrainingResult
+from prediris_model.training import MODEL_NAME, TrainingResult
 
-MODEL_NAME = "iris-knn"
 MODEL_FILE = f"{MODEL_NAME}.joblib"
 CARD_FILE = f"{MODEL_NAME}.json"
 

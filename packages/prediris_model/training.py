@@ -14,6 +14,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from prediris_model.dataset import CLASS_NAMES, DATASET_NAME, FEATURES, fingerprint, load_dataset
 from prediris_model.errors import QualityGateFailed
 
+# The model's one name: its files, its card, the V2 protocol's model name and the routes use it.
+MODEL_NAME = "iris-knn"
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -58,7 +61,7 @@ def train(config: TrainingConfig = TrainingConfig()) -> TrainingResult:
             f"{config.min_accuracy:.2f}; the model was not saved (lower model.min_accuracy only on purpose)"
         )
     card = {
-        "name": "iris-knn",
+        "name": MODEL_NAME,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         "hyperparameters": _jsonable(estimator.get_params()),

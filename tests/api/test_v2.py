@@ -1,6 +1,7 @@
 """The Open Inference Protocol V2 routes: metadata, health, and inference round trips."""
 
 import json
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def tensor(data, shape, datatype="FP64"):
 
 
 def test_server_metadata_and_health(client):
-    assert client.get("/v2").get_json()["name"] == "prediris"
+    assert client.get("/v2").get_json() == {"name": "prediris", "version": metadata.version("prediris"), "extensions": []}
     assert client.get("/v2/health/live").get_json() == {"live": True}
     assert client.get("/v2/health/ready").get_json() == {"ready": True}
     assert client.get("/v2/models/iris-knn/ready").get_json() == {"name": "iris-knn", "ready": True}

@@ -1,8 +1,7 @@
 """The OpenAPI 3.1 description of every route, built from the same constants the code uses."""
 
 from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
-
-MODEL_NAME = "iris-knn"
+from prediris_model import MODEL_NAME
 
 
 def _problem_responses(*statuses: int) -> dict:

@@ -4,6 +4,7 @@ from flask import Blueprint, jsonify
 
 from prediris_api.protocol.problems import Problem
 from prediris_api.service import service
+from prediris_model import MODEL_NAME
 
 bp = Blueprint("health", __name__)
 
@@ -28,7 +29,7 @@ def index():
     state = service()
     return jsonify(
         name="prediris",
-        model="iris-knn",
+        model=MODEL_NAME,
         model_version=state.runtime.version,
         routes=["/predict", "/health/live", "/health/ready", "/model", "/openapi.json", "/metrics", "/v2"],
         try_it='curl -X POST -H "Content-Type: application/json" -d \'{"X": [5.1,3.5,1.4,0.2]}\' <this URL>/predict',

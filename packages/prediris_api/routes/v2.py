@@ -3,18 +3,28 @@
 Errors here answer `{"error": "..."}` as the protocol specifies, not problem+json.
 """
 
+from importlib import metadata
+
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from prediris_api.protocol.bodies import json_body
 from prediris_api.protocol.codecs import parse_json
-from prediris_api.protocol.openapi import MODEL_NAME
 from prediris_api.protocol.problems import Problem, from_http_exception
 from prediris_api.protocol.v2codec import decode_infer, encode_infer
 from prediris_api.service import service
+from prediris_model import MODEL_NAME
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
-SERVER_VERSION = "0.1.0"
+
+
+def server_version() -> str:
+    """Return the version of the installed `prediris` distribution (setup.cfg's), or "unknown" where the
+    packages run without being installed (the image copies them onto PYTHONPATH)."""
+    try:
+        return metadata.version("prediris")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @bp.errorhandler(Problem)
@@ -39,7 +49,7 @@ def _model(name: str, version: str | None = None):
 
 @bp.get("")
 def server_metadata():
-    return jsonify(name="prediris", version=SERVER_VERSION, extensions=[])
+    return jsonify(name="prediris", version=server_version(), extensions=[])
 
 
 @bp.get("/health/live")
