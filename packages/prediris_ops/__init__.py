@@ -1,2 +1,3 @@
-"""What the invoke tasks drive: model training, the local server, smoke checks, and (in later
-modules) docker, Azure, load tests and observability. Nothing in the service imports this."""
+"""What the invoke tasks drive, one folder per concern (core, container, azure, load, observe, checks…);
+tasks/ is the invoke layer over them, which alone turns the project's errors (core.errors) into Exit.
+Nothing in the service imports this."""

