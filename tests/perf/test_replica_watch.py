@@ -12,7 +12,7 @@ from invoke.exceptions import Exit
 from prediris_ops.azure.clients import AzureClients
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import count_replicas
-from prediris_ops.tasks.perf import azure_url
+from prediris_ops.load.target import azure_url
 from tests.azure.conftest import make_target
 from tests.perf.conftest import served_predictions
 from tests.support.arm_standin import SUBSCRIPTION, TENANT, ArmStandIn

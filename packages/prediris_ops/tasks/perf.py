@@ -6,26 +6,18 @@ count is then polled through the Azure SDK and drawn in the report (also for a U
 any URL with --watch-replicas).
 """
 
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from invoke.exceptions import Exit
 
-from prediris_ops.core.apiconfig import api_settings
 from prediris_ops.core.durations import seconds
-from prediris_ops.core.localapi import answers, local_api
-from prediris_ops.core.model import ensure_model
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.jmeter import default_cache_dir
-from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, count_replicas
 from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
 from prediris_ops.load.slo import SloOverrides
+from prediris_ops.load.target import scale_rule, target_api
 from prediris_ops.tasks.exits import task
-
-AZURE = "azure"
-AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
 
 
 def _setting(c, value, key):
@@ -35,83 +27,6 @@ def _setting(c, value, key):
 def _duration(value, flag: str) -> int | None:
     """Return whole seconds from `30s`, `1m`, `90`... (Taurus's forms), None for None."""
     return None if value is None else int(seconds(value, flag))
-
-
-def scale_rule(c) -> ScaleRule:
-    """Return Azure's HTTP scale rule as deploy configures it (azure section), for the local model."""
-    section = c.get("azure", {})
-    return ScaleRule(
-        concurrent_requests=int(section.get("concurrency_target") or 10),
-        min_replicas=int(section.get("min_replicas") or 0),
-        max_replicas=int(section.get("max_replicas") or 10),
-    )
-
-
-def is_azure_app_url(c, url: str) -> bool:
-    """Return True when `url` is the configured Container App's default domain (<app>.<env>.<region>.azurecontainerapps.io)."""
-    host = urlsplit(url).hostname or ""
-    app = (c.get("azure", {}).get("app") or "").lower()
-    return bool(app) and host.startswith(app + ".") and host.endswith(AZURE_APPS_DOMAIN)
-
-
-@contextmanager
-def watched_app(c):
-    """Yield (app URL, ReplicaWatcher) for the configured Container App, its access checked by a first poll."""
-    try:
-        from prediris_ops.azure.clients import AzureClients  # noqa: PLC0415 (the deploy extra is optional)
-        from prediris_ops.azure.errors import azure_errors  # noqa: PLC0415
-        from prediris_ops.azure.target import target_from_config  # noqa: PLC0415
-    except ImportError as error:
-        raise Exit(f"watching replicas needs the Azure SDK ({error.name}): pip install -e '.[deploy]'", code=2) from None
-    target = target_from_config(c)
-    with azure_errors(f"Container App {target.app}"), AzureClients(target) as clients:
-        url = azure_url(clients.apps, target.resource_group, target.app)
-
-        def read() -> int:
-            return count_replicas(clients.apps, target.resource_group, target.app)
-
-        every = float(c.perf.replica_poll_seconds)
-        print(f"replicas: Container App {target.app} runs {read()} now; polling every {every:g} s", flush=True)
-        yield url, ReplicaWatcher(read, every)
-
-
-def azure_url(client, resource_group: str, app: str) -> str:
-    """Return the public URL of the Container App (https:// and its ingress FQDN)."""
-    found = client.container_apps.get(resource_group, app)
-    ingress = found.configuration.ingress if found.configuration else None
-    if ingress is None or not ingress.fqdn:
-        raise Exit(f"Container App {app} has no ingress FQDN: deploy it with `invoke deploy` first", code=2)
-    return f"https://{ingress.fqdn}"
-
-
-@contextmanager
-def target_api(c, target: str | None, report_dir: Path, watch_replicas: bool = False):
-    """Yield (base URL, replica watcher or None); start a local API when none answers, stop it after."""
-    if target == AZURE or (target and is_azure_app_url(c, target)) or watch_replicas:
-        with watched_app(c) as (app_url, watcher), _plain_target(c, None if target == AZURE else target, report_dir, app_url) as url:
-            yield url, watcher
-        return
-    with _plain_target(c, target, report_dir) as url:
-        yield url, None
-
-
-@contextmanager
-def _plain_target(c, target: str | None, report_dir: Path, default: str | None = None):
-    if target or default:
-        yield (target or default).rstrip("/")
-        return
-    running = api_settings(c.config).base_url
-    if answers(running + "/health/ready"):
-        print(f"target: the API already running at {running}", flush=True)
-        yield running
-        return
-    ensure_model(c.model)
-    settings = {"threads": c.api.threads} if c.api.get("threads") else {}
-    with local_api(c.model.dir, report_dir / "api.log", host=str(c.api.host), settings=settings) as api:
-        print(
-            f"target: started the API at {api.base_url} for this run (pid {api.pid}, log {api.log_path}); it stops afterwards", flush=True
-        )
-        yield api.base_url
 
 
 @task(
@@ -166,12 +81,12 @@ def perf(
         jmeter_home=c.perf.get("jmeter_home"),
         jmeter_cache=Path(c.perf.jmeter_cache).expanduser() if c.perf.get("jmeter_cache") else default_cache_dir(),
         progress_every=float(c.perf.progress_every),
-        rule=scale_rule(c),
+        rule=scale_rule(c.config),
     )
     plan_load(options)  # a bad profile or option stops here, before a folder or a server exists
     reports = Path(c.perf.reports)
     options.report_dir = new_report_dir(reports if reports.is_absolute() else ROOT / reports)
-    with target_api(c, _setting(c, target, "target"), options.report_dir, watch_replicas) as (url, watcher):
+    with target_api(c.config, _setting(c, target, "target"), options.report_dir, watch_replicas) as (url, watcher):
         options.target, options.watcher = url, watcher
         report = run_load_test(c, options)
     if not report.passed:
