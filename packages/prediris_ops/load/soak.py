@@ -6,10 +6,12 @@ memory and thread count are sampled (psutil). The run passes when the clients sa
 the server's own /metrics counters equal the clients' counts exactly.
 """
 
+import json
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -151,3 +153,20 @@ def run_soak(base_url: str, pid: int, plan: SoakPlan, *, progress=None) -> SoakR
     samples.append(process_sample(pid, time.monotonic() - started))
     server = prediction_counters(base_url)
     return SoakReport(plan, load, samples, server, judge(plan, load, samples, server))
+
+
+def write_summary(report: SoakReport, path: Path) -> Path:
+    """Write the run as JSON: plan, client statuses and failures, latency, samples, server counts, verdict."""
+    summary = {
+        "plan": asdict(report.plan),
+        "statuses": dict(report.load.statuses),
+        "failures": dict(report.load.failures),
+        "p50_ms": report.load.percentile(200, 0.5) * 1000,
+        "p99_ms": report.load.percentile(200, 0.99) * 1000,
+        "samples": [asdict(sample) for sample in report.samples],
+        "server": report.server,
+        "verdict": report.failures or "pass",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path

@@ -1,7 +1,5 @@
 """`invoke soak`: steady load on one local server for a long time; fail unless it stays clean and flat."""
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 from invoke.exceptions import Exit
@@ -9,7 +7,7 @@ from invoke.exceptions import Exit
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.model import ensure_model
-from prediris_ops.load.soak import SoakPlan, run_soak
+from prediris_ops.load.soak import SoakPlan, run_soak, write_summary
 from prediris_ops.tasks.exits import task
 
 
@@ -55,17 +53,6 @@ def soak(c, duration=None, connections=None, rate=None, sample_every=None, max_r
         report = run_soak(api.base_url, api.pid, plan, progress=progress)
     for line in report.lines():
         print(line)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    summary = {
-        "plan": asdict(plan),
-        "statuses": dict(report.load.statuses),
-        "failures": dict(report.load.failures),
-        "p50_ms": report.load.percentile(200, 0.5) * 1000,
-        "p99_ms": report.load.percentile(200, 0.99) * 1000,
-        "samples": [asdict(sample) for sample in report.samples],
-        "server": report.server,
-        "verdict": report.failures or "pass",
-    }
-    (report_dir / "soak.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_summary(report, report_dir / "soak.json")
     if not report.passed:
         raise Exit(f"soak failed: {'; '.join(report.failures)} (details in {report_dir / 'soak.json'})", code=1)
