@@ -44,7 +44,8 @@ def only_report(tmp_path) -> Path:
 def test_perf_runs_bzt_on_the_profile_and_the_generated_overrides(tmp_path, jmeter_home, capsys):
     c = context(tmp_path, jmeter_home)
     c.run.side_effect = fake_bzt("jmeter-pass", 0)
-    perf.perf(c, concurrency="5", ramp_up="1", hold="4", target="http://127.0.0.1:8123/")
+    # Durations as Taurus users write them: units, or bare seconds.
+    perf.perf(c, concurrency="5", ramp_up="1s", hold="4", target="http://127.0.0.1:8123/")
     folder = only_report(tmp_path)
     command = shlex.join([sys.executable, "-m", "bzt", "-q", str(ROOT / "perf/predict.yml"), str(folder / "taurus-overrides.yml")])
     c.run.assert_called_once_with(command, warn=True, hide=False, env={}, pty=False, in_stream=False)
@@ -123,8 +124,9 @@ def test_locust_runs_without_jmeter(tmp_path, jmeter_home, capsys):
         ),
         ({"concurrency": "lots"}, "--concurrency='lots' is not an integer"),
         ({"hold": "0"}, r"concurrency and hold must be at least 1"),
+        ({"ramp_up": "2x"}, r"--ramp-up='2x' is not a duration: a number of seconds, or e.g. 30s, 1m30s"),
     ],
-    ids=["unknown-profile", "unknown-executor", "locust-cannot-step", "not-a-number", "no-hold"],
+    ids=["unknown-profile", "unknown-executor", "locust-cannot-step", "not-a-number", "no-hold", "not-a-duration"],
 )
 def test_bad_options_stop_with_one_line_before_anything_starts(tmp_path, jmeter_home, options, message):
     c = context(tmp_path, jmeter_home)

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from invoke.exceptions import Exit
 
 from prediris_ops.azure.clients import AzureClients
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import count_replicas
 from prediris_ops.load.target import azure_url
@@ -74,7 +74,7 @@ def test_the_app_url_comes_from_its_ingress(arm, clients):
 def test_an_app_without_ingress_says_to_deploy_first(arm, clients):
     made, target = clients
     seed_app(arm, target, ingress=False)
-    with pytest.raises(Exit, match="Container App prediris has no ingress FQDN: deploy it with `invoke deploy` first"):
+    with pytest.raises(OpsError, match="Container App prediris has no ingress FQDN: deploy it with `invoke deploy` first"):
         azure_url(made.apps, target.resource_group, target.app)
 
 
