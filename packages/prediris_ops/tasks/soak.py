@@ -7,6 +7,7 @@ from invoke.exceptions import Exit
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.model import ensure_model
+from prediris_ops.core.options import number
 from prediris_ops.load.soak import SoakPlan, run_soak, write_summary
 from prediris_ops.tasks.exits import task
 
@@ -14,13 +15,14 @@ from prediris_ops.tasks.exits import task
 def soak_plan(c, *, duration=None, connections=None, rate=None, sample_every=None, max_rss_growth_mb=None) -> SoakPlan:
     """Return the plan from the task's options, falling back to the `soak` section of invoke.yaml."""
     config = c.soak
+    growth = max_rss_growth_mb if max_rss_growth_mb is not None else config.max_rss_growth_mb
     return SoakPlan(
         duration=seconds(duration if duration is not None else config.duration, "--duration", positive=True),
-        connections=int(connections or config.connections),
-        rate=float(rate or config.rate),
+        connections=number(connections or config.connections, int, "connections"),
+        rate=number(rate or config.rate, float, "rate"),
         sample_every=seconds(sample_every if sample_every is not None else config.sample_every, "--sample-every", positive=True),
         warmup_fraction=float(config.warmup_fraction),
-        max_rss_growth_mb=float(max_rss_growth_mb if max_rss_growth_mb is not None else config.max_rss_growth_mb),
+        max_rss_growth_mb=number(growth, float, "max-rss-growth-mb"),
     )
 
 
