@@ -14,7 +14,8 @@ from prediris_ops.checks.smoke import run_checks
 from prediris_ops.container import docker
 from prediris_ops.container.image import git
 from prediris_ops.container.lock import read_lock
-from tests.support.docker import ROOT, running_container
+from prediris_ops.core.paths import ROOT
+from tests.support.docker import running_container
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 

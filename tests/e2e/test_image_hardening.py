@@ -14,8 +14,9 @@ import pytest
 from prediris_ops.checks.smoke import run_checks
 from prediris_ops.container import docker
 from prediris_ops.container.secretscan import ci_secret_names, needles, scan_bytes, scan_image_archive
+from prediris_ops.core.paths import ROOT
 from prediris_ops.load.loadgen import generate_load
-from tests.support.docker import ROOT, container_name, running_container
+from tests.support.docker import container_name, running_container
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 CANARY = "prediris-canary-{name}-0f3c9a71b2"

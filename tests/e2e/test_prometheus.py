@@ -16,6 +16,7 @@ import yaml
 
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.localapi import answers, local_api
+from prediris_ops.core.paths import ROOT
 from prediris_ops.observe import prometheus_api, stack
 from tests.support.polling import wait_for
 from tests.support.tools import free_port, require_program
@@ -51,7 +52,7 @@ def observed(model_dir, tmp_path_factory):
         ]
         output = logs / "invoke-observe.out"
         with open(output, "w") as sink:
-            task = subprocess.Popen(argv, cwd=stack.ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+            task = subprocess.Popen(argv, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         try:
             wait_for(lambda: task.poll() is not None or READY_LINE in output.read_text(), 90, "`invoke observe` to start")
             assert task.poll() is None, output.read_text()

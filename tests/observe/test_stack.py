@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from prediris_ops.core.errors import OpsError
+from prediris_ops.core.paths import ROOT
 from prediris_ops.observe import stack
 
 
@@ -60,8 +61,8 @@ def test_prometheus_listens_where_told_and_stores_under_the_state_folder(tmp_pat
 
 
 def test_the_default_state_folder_is_under_build_and_git_ignored():
-    assert stack.ROOT.joinpath(".gitignore").read_text().splitlines().count("/build/") == 1
-    assert yaml.safe_load(stack.ROOT.joinpath("invoke.yaml").read_text())["observe"]["state_dir"].startswith("build/")
+    assert ROOT.joinpath(".gitignore").read_text().splitlines().count("/build/") == 1
+    assert yaml.safe_load(ROOT.joinpath("invoke.yaml").read_text())["observe"]["state_dir"].startswith("build/")
 
 
 @pytest.mark.parametrize(("duration", "expected"), [("5s", 5), ("500ms", 0.5), ("1m", 60), ("2h", 7200)])

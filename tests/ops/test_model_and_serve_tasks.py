@@ -9,6 +9,7 @@ from invoke.exceptions import Exit
 
 import prediris_model
 from prediris_ops.checks.lint import LINTERS
+from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks import checks, model, serve
 
 
@@ -58,7 +59,7 @@ def test_a_failing_server_stops_up_with_its_status(make_context, model_dir):
 
 
 def test_lint_runs_every_available_linter_as_an_argument_list(make_context):
-    commands = {shlex.join(linter.argv(checks.ROOT)): Result() for linter in LINTERS if linter.available()}
+    commands = {shlex.join(linter.argv(ROOT)): Result() for linter in LINTERS if linter.available()}
     c = make_context(run=commands)
     checks.lint(c)
     assert [call.args[0] for call in c.run.call_args_list] == list(commands)
@@ -66,8 +67,8 @@ def test_lint_runs_every_available_linter_as_an_argument_list(make_context):
 
 def test_lint_failure_names_the_linter(make_context):
     first = LINTERS[0]
-    commands = {shlex.join(linter.argv(checks.ROOT)): Result() for linter in LINTERS}
-    commands[shlex.join(first.argv(checks.ROOT))] = Result(exited=1)
+    commands = {shlex.join(linter.argv(ROOT)): Result() for linter in LINTERS}
+    commands[shlex.join(first.argv(ROOT))] = Result(exited=1)
     with pytest.raises(Exit, match=f"lint failed: {first.name}"):
         checks.lint(make_context(run=commands))
 
