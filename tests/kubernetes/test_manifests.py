@@ -162,7 +162,11 @@ def test_one_source_of_settings_feeds_the_container_app_and_kubernetes(render):
     [replica] = template.containers
     main = container(objects)
     quantity = {"cpu": f"{round(replica.resources.cpu * 1000)}m", "memory": replica.resources.memory}
-    assert main["resources"] == {"requests": quantity, "limits": quantity} == {"requests": {"cpu": "1000m", "memory": "2Gi"}, "limits": quantity}
+    assert (
+        main["resources"]
+        == {"requests": quantity, "limits": quantity}
+        == {"requests": {"cpu": "1000m", "memory": "2Gi"}, "limits": quantity}
+    )
     scaled = k.the(objects, "ScaledObject")["spec"]
     assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (template.scale.min_replicas, template.scale.max_replicas) == (2, 7)
     threshold = scaled["triggers"][0]["metadata"]["threshold"]

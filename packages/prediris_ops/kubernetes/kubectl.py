@@ -67,19 +67,19 @@ def kubeconfig_present(environ=None, home: Path | None = None) -> bool:
     return ((home or Path.home()) / ".kube" / "config").is_file()
 
 
-def _run(c, argv: list[str], *, hide: bool):
-    result = c.run(shlex.join(argv), warn=True, hide=hide, pty=False, in_stream=False)
+def _run(c, kubectl: Kubectl, *args: str, hide: bool):
+    result = c.run(shlex.join(kubectl.argv(*args)), warn=True, hide=hide, pty=False, in_stream=False)
     if result is None or result.failed:
         detail = (getattr(result, "stderr", "") or "").strip().splitlines()
         raise KubernetesError(
-            f"`{shlex.join(argv[1:4])} …` failed with status {getattr(result, 'exited', 1)}" + (f": {detail[-1]}" if detail else "")
+            f"`kubectl {shlex.join(args[:3])} …` failed with status {getattr(result, 'exited', 1)}" + (f": {detail[-1]}" if detail else "")
         )
     return result
 
 
 def render(c, kubectl: Kubectl, layer: Path) -> str:
     """Return the manifests `kubectl kustomize` renders from the layer (offline)."""
-    return _run(c, kubectl.argv("kustomize", str(layer)), hide=True).stdout
+    return _run(c, kubectl, "kustomize", str(layer), hide=True).stdout
 
 
 def documents(manifests: str) -> list[dict]:
@@ -112,19 +112,18 @@ def require_crds(c, kubectl: Kubectl, objects: list[dict]) -> None:
 
 def apply(c, kubectl: Kubectl, layer: Path) -> None:
     """Apply the layer server-side, as the `prediris` field manager (what kubectl prints is shown)."""
-    _run(c, kubectl.argv("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--kustomize", str(layer)), hide=False)
+    _run(c, kubectl, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--kustomize", str(layer), hide=False)
 
 
 def rollout_status(c, kubectl: Kubectl, namespace: str, deployment: str, timeout_seconds: int) -> None:
     """Wait for the rollout, printing kubectl's progress lines; fail after `timeout_seconds`."""
-    argv = kubectl.argv("rollout", "status", f"deployment/{deployment}", "--namespace", namespace, f"--timeout={timeout_seconds}s")
-    _run(c, argv, hide=False)
+    _run(c, kubectl, "rollout", "status", f"deployment/{deployment}", "--namespace", namespace, f"--timeout={timeout_seconds}s", hide=False)
 
 
 def load_balancer_address(c, kubectl: Kubectl, namespace: str, service: str) -> str | None:
     """Return the Service's load-balancer IP or hostname, or None (a ClusterIP, or not assigned yet)."""
     jsonpath = "{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}"
-    result = _run(c, kubectl.argv("get", "service", service, "--namespace", namespace, "--output", f"jsonpath={jsonpath}"), hide=True)
+    result = _run(c, kubectl, "get", "service", service, "--namespace", namespace, "--output", f"jsonpath={jsonpath}", hide=True)
     return result.stdout.strip() or None
 
 

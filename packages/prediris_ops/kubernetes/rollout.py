@@ -31,10 +31,12 @@ class Deployed:
 
 
 @contextmanager
-def service_url(c, kubectl: k.Kubectl, namespace: str, service: dict, url: str | None, wait_seconds: float = 120.0) -> Iterator[str]:
-    """Yield the URL that reaches the Service: --url, its load-balancer address, or a port-forward."""
+def service_url(
+    c, kubectl: k.Kubectl, namespace: str, service: dict, url: str | None, wait_seconds: float = 120.0
+) -> Iterator[tuple[str, bool]]:
+    """Yield (URL that reaches the Service, whether it lasts): --url, its load-balancer address, or a port-forward."""
     if url:
-        yield url.rstrip("/")
+        yield url.rstrip("/"), True
         return
     name, port = service["metadata"]["name"], service["spec"]["ports"][0]["port"]
     if service["spec"].get("type") == "LoadBalancer":
@@ -43,7 +45,7 @@ def service_url(c, kubectl: k.Kubectl, namespace: str, service: dict, url: str |
             time.sleep(5)
         if address is None:
             raise KubernetesError(f"Service {namespace}/{name} got no load-balancer address in {wait_seconds:.0f} s: pass --url")
-        yield f"http://{address}" + ("" if port == 80 else f":{port}")
+        yield f"http://{address}" + ("" if port == 80 else f":{port}"), True
         return
     local = free_port()
     forward = subprocess.Popen(
@@ -54,7 +56,7 @@ def service_url(c, kubectl: k.Kubectl, namespace: str, service: dict, url: str |
             wait_http(f"http://127.0.0.1:{local}/health/live", 30, process=forward)
         except Exit:
             raise KubernetesError(f"kubectl port-forward to Service {namespace}/{name} did not answer: pass --url") from None
-        yield f"http://127.0.0.1:{local}"
+        yield f"http://127.0.0.1:{local}", False
     finally:
         stop(forward)
 
@@ -79,7 +81,7 @@ def deploy(c, kubectl: k.Kubectl, layer: Path, *, rollout_timeout: int, url: str
     k.apply(c, kubectl, layer)
     log(f"2. kubectl rollout status deployment/{name} (up to {rollout_timeout} s)")
     k.rollout_status(c, kubectl, namespace, name, rollout_timeout)
-    with service_url(c, kubectl, namespace, service, url) as reached:
+    with service_url(c, kubectl, namespace, service, url) as (reached, lasting):
         log(f"3. smoke test of Service {namespace}/{service['metadata']['name']} at {reached}")
         smoke(reached, log)
-    return Deployed(namespace, name, None if reached.startswith("http://127.0.0.1:") and not url else reached)
+    return Deployed(namespace, name, reached if lasting else None)

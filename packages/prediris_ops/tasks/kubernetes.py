@@ -63,7 +63,11 @@ def deploy_kubernetes(c, *, reference: str | None, overlay: str | None, dry_run:
     except KubernetesError as error:
         raise Exit(str(error), code=2 if isinstance(error, SetupError) else 1) from None
     if deployed.url:
-        print(f"deployed: deployment/{deployed.deployment} in {deployed.namespace} serves {deployed.url} — try:\n  {curl_line(deployed.url)}")
+        print(
+            f"deployed: deployment/{deployed.deployment} in {deployed.namespace} serves {deployed.url} — try:\n  {curl_line(deployed.url)}"
+        )
     else:
-        print(f"deployed: deployment/{deployed.deployment} in {deployed.namespace}; reach it with "
-              f"`kubectl port-forward --namespace {deployed.namespace} service/prediris 5000:80`")
+        print(
+            f"deployed: deployment/{deployed.deployment} in {deployed.namespace}; reach it with "
+            f"`kubectl port-forward --namespace {deployed.namespace} service/prediris 5000:80`"
+        )
