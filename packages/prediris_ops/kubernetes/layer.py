@@ -78,7 +78,7 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
     name, digest = split_reference(reference)
     container = "/spec/template/spec/containers/0"
     env = [
-        {"name": "PREDIRIS_HOST", "value": "0.0.0.0"},  # noqa: S104 (in a pod, the Service reaches it)
+        {"name": "PREDIRIS_HOST", "value": "0.0.0.0"},
         {"name": "PREDIRIS_PORT", "value": str(workload.port)},
         {"name": "PREDIRIS_SHUTDOWN_GRACE_SECONDS", "value": f"{workload.shutdown_grace_seconds:g}"},
     ]
