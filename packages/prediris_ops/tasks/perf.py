@@ -4,6 +4,10 @@ The target is the local API (reused when one answers at api.host:api.port, else 
 and stopped after it), any URL, or `azure`: the Container App of the `azure` section, whose replica
 count is then polled through the Azure SDK and drawn in the report (also for a URL of that app, or
 any URL with --watch-replicas).
+
+Against anything but Azure, when a Prometheus answers (the one `invoke observe` runs, or --prometheus),
+the KEDA ScaledObject's own query is evaluated on it at each poll, and the report draws the replicas
+KEDA would ask for beside the model of the Container Apps HTTP rule.
 """
 
 from contextlib import contextmanager
@@ -16,11 +20,15 @@ from invoke.exceptions import Exit
 from prediris_ops.core.localapi import answers, local_api
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
+from prediris_ops.kubernetes.trigger import trigger_query
 from prediris_ops.load.jmeter import default_cache_dir
+from prediris_ops.load.keda import QueryWatcher
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, count_replicas
 from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
 from prediris_ops.load.slo import SloOverrides
+from prediris_ops.observe.stack import StackState
 from prediris_ops.tasks.model import ensure_model
+from prediris_ops.tasks.observe import state_path
 
 AZURE = "azure"
 AZURE_APPS_DOMAIN = ".azurecontainerapps.io"
@@ -77,6 +85,22 @@ def azure_url(client, resource_group: str, app: str) -> str:
     return f"https://{ingress.fqdn}"
 
 
+def keda_watcher(c, prometheus: str | None) -> QueryWatcher | None:
+    """Return a watcher of the ScaledObject's query on --prometheus, else on the Prometheus `invoke observe` runs, if any."""
+    url = prometheus
+    if url is None:
+        state = StackState.load(state_path(c))
+        url = state.prometheus_url if state is not None and answers(state.prometheus_url + "/-/ready") else None
+        if url is None:
+            return None
+    elif not answers(url.rstrip("/") + "/-/ready"):
+        raise Exit(f"--prometheus {url} does not answer /-/ready: start it with `invoke observe --background`", code=2)
+    every = float(c.perf.replica_poll_seconds)
+    watcher = QueryWatcher(url.rstrip("/"), trigger_query(), every)
+    print(f"KEDA: evaluating the ScaledObject's query on {watcher.prometheus_url} every {every:g} s: {watcher.query}", flush=True)
+    return watcher
+
+
 @contextmanager
 def target_api(c, target: str | None, report_dir: Path, watch_replicas: bool = False):
     """Yield (base URL, replica watcher or None); start a local API when none answers, stop it after."""
@@ -122,6 +146,7 @@ def _plain_target(c, target: str | None, report_dir: Path, default: str | None =
         "slo-window": "SLO: window length in seconds (default: the profile's).",
         "watch-replicas": "Poll the configured Container App's replicas even when the target URL is not its own "
         "(a custom domain, a front door); implied by --target azure.",
+        "prometheus": "Prometheus to evaluate the KEDA ScaledObject's query on (default: the one `invoke observe` runs, if any).",
     }
 )
 def perf(
@@ -138,6 +163,7 @@ def perf(
     max_p99_ms=None,
     slo_window=None,
     watch_replicas=False,
+    prometheus=None,
 ):
     """Load-test the API through Taurus; print progress, a summary and the SLO verdict; write build/perf/<time>/."""
     options = PerfOptions(
@@ -165,6 +191,8 @@ def perf(
     options.report_dir = new_report_dir(reports if reports.is_absolute() else ROOT / reports)
     with target_api(c, _setting(c, target, "target"), options.report_dir, watch_replicas) as (url, watcher):
         options.target, options.watcher = url, watcher
+        # The local Prometheus sees only local APIs: no KEDA line for a Container App under load.
+        options.keda = keda_watcher(c, prometheus) if watcher is None else None
         report = run_load_test(c, options)
     if not report.passed:
         # bzt's own status for a breach (3): CI can tell a breached SLO from a broken run.
