@@ -45,10 +45,13 @@ class QueryWatcher:
         self._polling.__exit__(*exc_info)
 
     def take(self) -> None:
-        """Evaluate the query now and keep its value (an empty answer is 0, as KEDA reads it)."""
+        """Evaluate the query now and keep its value (no series yet, e.g. before the first scrape, is a problem)."""
         try:
             result = prometheus_api.query(self.prometheus_url, self.query, timeout=5.0)
-            self.readings.append(QueryReading(time.time(), float(result[0]["value"][1]) if result else 0.0))
+            if not result:
+                self.problems.append("no series: Prometheus has not scraped the API yet")
+                return
+            self.readings.append(QueryReading(time.time(), float(result[0]["value"][1])))
         except (Exit, OSError, ValueError) as error:
             # One failed poll must not end the load test; the report says how many failed.
             self.problems.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")

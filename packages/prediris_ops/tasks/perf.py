@@ -26,6 +26,7 @@ from prediris_ops.load.keda import QueryWatcher
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, count_replicas
 from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
 from prediris_ops.load.slo import SloOverrides
+from prediris_ops.observe.prometheus_api import active_targets
 from prediris_ops.observe.stack import StackState
 from prediris_ops.tasks.model import ensure_model
 from prediris_ops.tasks.observe import state_path
@@ -85,8 +86,9 @@ def azure_url(client, resource_group: str, app: str) -> str:
     return f"https://{ingress.fqdn}"
 
 
-def keda_watcher(c, prometheus: str | None) -> QueryWatcher | None:
-    """Return a watcher of the ScaledObject's query on --prometheus, else on the Prometheus `invoke observe` runs, if any."""
+def keda_watcher(c, prometheus: str | None, target: str) -> QueryWatcher | None:
+    """Return a watcher of the ScaledObject's query on --prometheus, else on the Prometheus `invoke observe` runs, if any,
+    when that Prometheus scrapes the target."""
     url = prometheus
     if url is None:
         state = StackState.load(state_path(c))
@@ -95,8 +97,13 @@ def keda_watcher(c, prometheus: str | None) -> QueryWatcher | None:
             return None
     elif not answers(url.rstrip("/") + "/-/ready"):
         raise Exit(f"--prometheus {url} does not answer /-/ready: start it with `invoke observe --background`", code=2)
+    url = url.rstrip("/")
+    scraped = [item["scrapeUrl"] for item in active_targets(url)]
+    if not any(item.startswith(target + "/") for item in scraped):
+        print(f"KEDA: no line: {url} does not scrape {target} (`invoke observe --api {urlsplit(target).netloc}` does)", flush=True)
+        return None
     every = float(c.perf.replica_poll_seconds)
-    watcher = QueryWatcher(url.rstrip("/"), trigger_query(), every)
+    watcher = QueryWatcher(url, trigger_query(), every)
     print(f"KEDA: evaluating the ScaledObject's query on {watcher.prometheus_url} every {every:g} s: {watcher.query}", flush=True)
     return watcher
 
@@ -192,7 +199,7 @@ def perf(
     with target_api(c, _setting(c, target, "target"), options.report_dir, watch_replicas) as (url, watcher):
         options.target, options.watcher = url, watcher
         # The local Prometheus sees only local APIs: no KEDA line for a Container App under load.
-        options.keda = keda_watcher(c, prometheus) if watcher is None else None
+        options.keda = keda_watcher(c, prometheus, url) if watcher is None else None
         report = run_load_test(c, options)
     if not report.passed:
         # bzt's own status for a breach (3): CI can tell a breached SLO from a broken run.
