@@ -181,6 +181,7 @@ def draw(report: Report, folder: Path) -> Path:
     bottom.plot(x, [item.users for item in seconds], color="tab:purple", label="active users (load generator)")
     bottom.plot(x, [item.in_flight for item in seconds], color="tab:gray", linewidth=1, label="requests in flight (measured)")
     bottom.set_ylabel("users, requests in flight")
+    bottom.set_title("measured: solid lines and dots — modelled: dashed replica lines", fontsize=8, loc="left", color="0.3")
     bottom.set_xlabel("seconds since the first request")
     bottom.set_ylim(bottom=0)
     replicas_axis = bottom.twinx()
