@@ -11,11 +11,15 @@ import urllib.request
 
 import pytest
 import yaml
+from invoke import MockContext
+from invoke.exceptions import Exit
 
 from prediris_ops.core.localapi import local_api
 from prediris_ops.kubernetes.trigger import trigger_query
 from prediris_ops.load.keda import QueryWatcher
 from prediris_ops.observe import prometheus_api, stack
+from prediris_ops.tasks import perf as perf_tasks
+from tests.support.config import project_config
 from tests.support.polling import wait_for
 from tests.support.tools import free_port, require_program
 
@@ -134,3 +138,24 @@ def test_under_load_the_query_returns_what_metrics_shows_less_the_scrape(scraped
     # The watcher the perf report uses polled the same query and found the same load.
     assert len(watcher.readings) >= LOAD_SECONDS - 2 and watcher.problems == []
     assert max(reading.value for reading in watcher.readings) >= 1
+
+
+@pytest.mark.e2e
+@pytest.mark.prometheus
+def test_invoke_perf_polls_the_trigger_query_only_on_a_prometheus_that_scrapes_the_target(scraped_api, capsys):
+    base_url, prometheus = scraped_api
+    c = MockContext(config=project_config(perf={"replica_poll_seconds": 3}))
+    watcher = perf_tasks.keda_watcher(c, prometheus, base_url)
+    assert (watcher.prometheus_url, watcher.query, watcher.every_seconds) == (prometheus, trigger_query(), 3.0)
+    assert f"KEDA: evaluating the ScaledObject's query on {prometheus} every 3 s: {trigger_query()}" in capsys.readouterr().out
+
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    assert perf_tasks.keda_watcher(c, prometheus, elsewhere) is None
+    assert (
+        f"KEDA: no line: {prometheus} does not scrape {elsewhere} (`invoke observe --api {elsewhere[7:]}` does)" in capsys.readouterr().out
+    )
+
+    with pytest.raises(
+        Exit, match=r"--prometheus http://127.0.0.1:\d+ does not answer /-/ready: start it with `invoke observe --background`"
+    ):
+        perf_tasks.keda_watcher(c, elsewhere, base_url)
