@@ -142,20 +142,26 @@ def test_under_load_the_query_returns_what_metrics_shows_less_the_scrape(scraped
 
 @pytest.mark.e2e
 @pytest.mark.prometheus
-def test_invoke_perf_polls_the_trigger_query_only_on_a_prometheus_that_scrapes_the_target(scraped_api, capsys):
+def test_invoke_perf_polls_the_trigger_query_on_the_observe_prometheus_only_when_it_scrapes_the_target(scraped_api, tmp_path, capsys):
     base_url, prometheus = scraped_api
-    c = MockContext(config=project_config(perf={"replica_poll_seconds": 3}))
-    watcher = perf_tasks.keda_watcher(c, prometheus, base_url)
+    # What `invoke observe --background` leaves for later tasks: its state file.
+    stack.StackState("native", prometheus).save(tmp_path)
+    c = MockContext(config=project_config(perf={"replica_poll_seconds": 3}, observe={"state_dir": str(tmp_path)}))
+    watcher = perf_tasks.keda_watcher(c, None, base_url)
     assert (watcher.prometheus_url, watcher.query, watcher.every_seconds) == (prometheus, trigger_query(), 3.0)
     assert f"KEDA: evaluating the ScaledObject's query on {prometheus} every 3 s: {trigger_query()}" in capsys.readouterr().out
 
     elsewhere = f"http://127.0.0.1:{free_port()}"
-    assert perf_tasks.keda_watcher(c, prometheus, elsewhere) is None
+    assert perf_tasks.keda_watcher(c, None, elsewhere) is None
     assert (
         f"KEDA: no line: {prometheus} does not scrape {elsewhere} (`invoke observe --api {elsewhere[7:]}` does)" in capsys.readouterr().out
     )
+    # An explicit --prometheus (a cluster's, port-forwarded) is used as given, whatever it scrapes.
+    assert perf_tasks.keda_watcher(c, prometheus + "/", elsewhere).prometheus_url == prometheus
 
     with pytest.raises(
         Exit, match=r"--prometheus http://127.0.0.1:\d+ does not answer /-/ready: start it with `invoke observe --background`"
     ):
         perf_tasks.keda_watcher(c, elsewhere, base_url)
+    (tmp_path / stack.STATE_FILE).unlink()
+    assert perf_tasks.keda_watcher(c, None, base_url) is None, "no observe stack, no --prometheus: no KEDA line"

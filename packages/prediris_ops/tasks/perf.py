@@ -87,21 +87,20 @@ def azure_url(client, resource_group: str, app: str) -> str:
 
 
 def keda_watcher(c, prometheus: str | None, target: str) -> QueryWatcher | None:
-    """Return a watcher of the ScaledObject's query on --prometheus, else on the Prometheus `invoke observe` runs, if any,
-    when that Prometheus scrapes the target."""
-    url = prometheus
-    if url is None:
+    """Return a watcher of the ScaledObject's query on --prometheus (a cluster's, say), else on the Prometheus
+    `invoke observe` runs when it scrapes the target; None when there is neither."""
+    if prometheus is not None:
+        url = prometheus.rstrip("/")
+        if not answers(url + "/-/ready"):
+            raise Exit(f"--prometheus {url} does not answer /-/ready: start it with `invoke observe --background`", code=2)
+    else:
         state = StackState.load(state_path(c))
-        url = state.prometheus_url if state is not None and answers(state.prometheus_url + "/-/ready") else None
-        if url is None:
+        if state is None or not answers(state.prometheus_url + "/-/ready"):
             return None
-    elif not answers(url.rstrip("/") + "/-/ready"):
-        raise Exit(f"--prometheus {url} does not answer /-/ready: start it with `invoke observe --background`", code=2)
-    url = url.rstrip("/")
-    scraped = [item["scrapeUrl"] for item in active_targets(url)]
-    if not any(item.startswith(target + "/") for item in scraped):
-        print(f"KEDA: no line: {url} does not scrape {target} (`invoke observe --api {urlsplit(target).netloc}` does)", flush=True)
-        return None
+        url = state.prometheus_url
+        if not any(item["scrapeUrl"].startswith(target + "/") for item in active_targets(url)):
+            print(f"KEDA: no line: {url} does not scrape {target} (`invoke observe --api {urlsplit(target).netloc}` does)", flush=True)
+            return None
     every = float(c.perf.replica_poll_seconds)
     watcher = QueryWatcher(url, trigger_query(), every)
     print(f"KEDA: evaluating the ScaledObject's query on {watcher.prometheus_url} every {every:g} s: {watcher.query}", flush=True)
@@ -153,7 +152,8 @@ def _plain_target(c, target: str | None, report_dir: Path, default: str | None =
         "slo-window": "SLO: window length in seconds (default: the profile's).",
         "watch-replicas": "Poll the configured Container App's replicas even when the target URL is not its own "
         "(a custom domain, a front door); implied by --target azure.",
-        "prometheus": "Prometheus to evaluate the KEDA ScaledObject's query on (default: the one `invoke observe` runs, if any).",
+        "prometheus": "Prometheus to evaluate the KEDA ScaledObject's query on (default: the one `invoke observe` runs, "
+        "when it scrapes the target).",
     }
 )
 def perf(
