@@ -113,7 +113,7 @@ def deploy(
     resource_group=None,
     url=None,
 ):
-    """Deploy the pushed image to Azure Container Apps (or Kubernetes); smoke-test it; roll back if it fails."""
+    """Deploy the pushed image to Azure Container Apps (traffic rolled back on a failed smoke test) or Kubernetes."""
     azure = _azure()
     if platform == "kubernetes":
         shared = {"concurrency_target": concurrency_target, "min_replicas": min_replicas, "max_replicas": max_replicas}
