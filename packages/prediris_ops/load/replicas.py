@@ -82,15 +82,22 @@ class ReplicaWatcher:
             self.problems.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
 
 
+def latest_at(seconds: list[Second], points: list[tuple[float, float]]) -> list[float | None]:
+    """Return, for each second, the value of the latest (epoch, value) point read before its end (points are sparse)."""
+    ordered = sorted(points)
+    index, current, values = 0, None, []
+    for item in seconds:
+        while index < len(ordered) and ordered[index][0] < item.epoch + 1:
+            current = ordered[index][1]
+            index += 1
+        values.append(current)
+    return values
+
+
 def add_observed_replicas(seconds: list[Second], readings: list[ReplicaReading]) -> None:
     """Give each second the latest replica count read at or before it (readings are sparse)."""
-    ordered = sorted(readings, key=lambda reading: reading.epoch)
-    index, current = 0, None
-    for item in seconds:
-        while index < len(ordered) and ordered[index].epoch < item.epoch + 1:
-            current = ordered[index].replicas
-            index += 1
-        item.replicas = current
+    for item, count in zip(seconds, latest_at(seconds, [(reading.epoch, reading.replicas) for reading in readings]), strict=True):
+        item.replicas = count
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ TIMELINE_COLUMNS = (
     "in_flight",
     "model_replicas",
     "replicas",
+    "keda_value",
+    "keda_replicas",
 )
 
 
@@ -59,6 +61,8 @@ class Report:
     steps: list[Step] = field(default_factory=list)
     knee: Step | None = None
     notes: list[str] = field(default_factory=list)
+    # The KEDA ScaledObject's query evaluated on a local Prometheus (keda.keda_summary), when one ran.
+    keda: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,6 +93,7 @@ class Report:
                 "rule": asdict(self.rule),
                 "note": self.rule.label() if self.replicas_source == "model" else "observed through the Azure SDK (active revisions)",
                 **(asdict(self.scale_out) if self.scale_out else {}),
+                "keda": self.keda,
             },
             "steps": [asdict(step) for step in self.steps],
             "knee": asdict(self.knee) if self.knee else None,
@@ -176,6 +181,7 @@ def draw(report: Report, folder: Path) -> Path:
     bottom.plot(x, [item.users for item in seconds], color="tab:purple", label="active users (load generator)")
     bottom.plot(x, [item.in_flight for item in seconds], color="tab:gray", linewidth=1, label="requests in flight (measured)")
     bottom.set_ylabel("users, requests in flight")
+    bottom.set_title("measured: solid lines and dots — modelled: dashed replica lines", fontsize=8, loc="left", color="0.3")
     bottom.set_xlabel("seconds since the first request")
     bottom.set_ylim(bottom=0)
     replicas_axis = bottom.twinx()
@@ -190,6 +196,8 @@ def draw(report: Report, folder: Path) -> Path:
         # What the rule asks for at each second, next to what Azure ran: the gap is the scaling delay.
         modelled = [item.model_replicas for item in seconds]
         replicas_axis.step(x, modelled, where="post", color="0.5", linestyle="--", linewidth=1, label=report.rule.label())
+    if report.keda is not None:
+        _draw_keda(report, x, bottom, replicas_axis)
     replicas_axis.axhline(
         report.rule.max_replicas, color="black", linestyle=":", linewidth=1, label=f"max replicas ({report.rule.max_replicas})"
     )
@@ -215,6 +223,31 @@ def draw(report: Report, folder: Path) -> Path:
     return path
 
 
+def _draw_keda(report: Report, x: list[int], bottom, replicas_axis) -> None:
+    """Draw the KEDA query's measured values (dots) and the replicas KEDA would ask for (dashed)."""
+    keda, seconds = report.keda, report.seconds
+    polled = [(item.second, item.keda_value) for item in seconds if item.keda_value is not None]
+    # Dots at each second's latest poll: measured by the real Prometheus, on the in-flight axis.
+    bottom.plot(
+        [second for second, _ in polled],
+        [value for _, value in polled],
+        color="tab:green",
+        marker=".",
+        linestyle="none",
+        markersize=4,
+        label="in flight per Prometheus: the KEDA ScaledObject's query (measured)",
+    )
+    replicas_axis.step(
+        x,
+        [math.nan if item.keda_replicas is None else item.keda_replicas for item in seconds],
+        where="post",
+        color="tab:green",
+        linestyle="--",
+        linewidth=1.5,
+        label=f"model of KEDA on that query: ceil(value / {keda['threshold']}), {keda['min_replicas']}–{keda['max_replicas']} replicas",
+    )
+
+
 def summary_lines(report: Report, folder: Path) -> list[str]:
     """Return the printed summary: a table of figures, the replicas, the steps, and the SLO verdict."""
     s = report.summary
@@ -237,6 +270,12 @@ def summary_lines(report: Report, folder: Path) -> list[str]:
         if wanted > report.rule.max_replicas:
             line += f" — the rule would ask for {wanted}: raise max replicas or concurrentRequests"
         lines.append(line)
+    if report.keda is not None:
+        keda = report.keda
+        lines.append(
+            f"  KEDA (modelled on the ScaledObject's query, {keda['polls']} Prometheus polls): peak value {keda['peak_value']}, "
+            f"would ask for up to {keda['peak_replicas']} replicas"
+        )
     if report.steps:
         lines.append("  step  users  throughput      p95      p99  errors")
         for number, step in enumerate(report.steps, 1):

@@ -143,6 +143,9 @@ class Second:
     in_flight: float
     model_replicas: int | None = None
     replicas: int | None = None
+    # The KEDA ScaledObject's query on the local Prometheus (measured) and the replicas KEDA would ask for (modelled).
+    keda_value: float | None = None
+    keda_replicas: int | None = None
 
 
 def timeline(samples: list[Sample]) -> list[Second]:

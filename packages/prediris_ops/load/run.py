@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prediris_ops.core.errors import OpsError
 from prediris_ops.load.jmeter import choose_jmeter
+from prediris_ops.load.keda import QueryWatcher, add_keda, keda_summary
 from prediris_ops.load.progress import Progress
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
 from prediris_ops.load.report import Report, summary_lines, write_report
@@ -43,6 +44,8 @@ class PerfOptions:
     progress_every: float = 5.0
     rule: ScaleRule = field(default_factory=ScaleRule)
     watcher: ReplicaWatcher | None = None
+    # Evaluates the KEDA ScaledObject's query on a local Prometheus while the test runs.
+    keda: QueryWatcher | None = None
 
 
 def new_report_dir(reports: Path, now: float | None = None) -> Path:
@@ -115,7 +118,9 @@ def run_load_test(c, options: PerfOptions) -> Report:
     )
     artifacts = folder / ARTIFACTS
     watching = options.watcher if options.watcher is not None else nullcontext()
-    with watching, Progress(artifacts / SAMPLES_FILE, load.total_seconds, options.progress_every, say=lambda line: print(line, flush=True)):
+    querying = options.keda if options.keda is not None else nullcontext()
+    progress = Progress(artifacts / SAMPLES_FILE, load.total_seconds, options.progress_every, say=lambda line: print(line, flush=True))
+    with watching, querying, progress:
         # in_stream=False: bzt reads nothing, and CI (or pytest) may have no usable stdin.
         result = c.run(
             bzt_command(files, overrides_path), warn=True, hide=False, env=executor_env(options.executor), pty=False, in_stream=False
@@ -144,6 +149,12 @@ def analyse(
         add_observed_replicas(seconds, watcher.readings)
         if watcher.problems:
             notes.append(f"{len(watcher.problems)} replica polls failed, first: {watcher.problems[0]}")
+    keda = None
+    if options.keda is not None:
+        add_keda(seconds, options.keda.readings, options.rule)
+        keda = keda_summary(options.keda, seconds, options.rule)
+        if options.keda.problems:
+            notes.append(f"{len(options.keda.problems)} Prometheus polls of the KEDA query failed, first: {options.keda.problems[0]}")
     levels = steps(seconds) if load.steps else []
     return Report(
         target=options.target,
@@ -162,6 +173,7 @@ def analyse(
         steps=levels,
         knee=knee(levels),
         notes=notes,
+        keda=keda,
     )
 
 

@@ -16,6 +16,7 @@ from prediris_ops.container.image import git
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks.exits import task
+from prediris_ops.tasks.kubernetes import deploy_kubernetes
 
 PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 
@@ -92,11 +93,15 @@ def _image_to_deploy(c, azure, target, image):
         "app": "Container App name (default: azure.app).",
         "resource-group": "Resource group (default: azure.resource_group).",
         "url": "Smoke-test this URL instead of https://<the app's fqdn> (e.g. a custom domain).",
+        "platform": "containerapps (default) or kubernetes: kustomize + kubectl, scaled by KEDA (docs/kubernetes.md).",
+        "overlay": "Kubernetes only: the overlay in deploy/kubernetes/overlays/ (default: kubernetes.overlay).",
     }
 )
 def deploy(
     c,
     *,
+    platform="containerapps",
+    overlay=None,
     dry_run=False,
     image=None,
     concurrency_target=None,
@@ -108,8 +113,15 @@ def deploy(
     resource_group=None,
     url=None,
 ):
-    """Deploy the pushed image to Azure Container Apps; smoke-test it; roll traffic back if it fails."""
+    """Deploy the pushed image to Azure Container Apps (traffic rolled back on a failed smoke test) or Kubernetes."""
     azure = _azure()
+    if platform == "kubernetes":
+        shared = {"concurrency_target": concurrency_target, "min_replicas": min_replicas, "max_replicas": max_replicas}
+        reference = _image_to_deploy(c, azure, None, image)[0]
+        deploy_kubernetes(c, reference=reference, overlay=overlay, dry_run=dry_run, url=url, cpu=cpu, memory=memory, **shared)
+        return
+    if platform != "containerapps":
+        raise Exit(f"--platform {platform}: use containerapps or kubernetes", code=2)
     target = azure.target.target_from_config(
         c,
         require_subscription=not dry_run,

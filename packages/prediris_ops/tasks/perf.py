@@ -4,6 +4,10 @@ The target is the local API (reused when one answers where `invoke up` serves, e
 and stopped after it), any URL, or `azure`: the Container App of the `azure` section, whose replica
 count is then polled through the Azure SDK and drawn in the report (also for a URL of that app, or
 any URL with --watch-replicas).
+
+Against anything but Azure, when a Prometheus answers (the one `invoke observe` runs, or --prometheus),
+the KEDA ScaledObject's own query is evaluated on it at each poll, and the report draws the replicas
+KEDA would ask for beside the model of the Container Apps HTTP rule.
 """
 
 from pathlib import Path
@@ -14,6 +18,7 @@ from prediris_ops.core.durations import seconds
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.jmeter import default_cache_dir
+from prediris_ops.load.keda import keda_watcher
 from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
 from prediris_ops.load.slo import SloOverrides
 from prediris_ops.load.target import scale_rule, target_api
@@ -45,6 +50,8 @@ def _duration(value, flag: str) -> int | None:
         "slo-window": "SLO: window length: 10s, 1m, or seconds (default: the profile's).",
         "watch-replicas": "Poll the configured Container App's replicas even when the target URL is not its own "
         "(a custom domain, a front door); implied by --target azure.",
+        "prometheus": "Prometheus to evaluate the KEDA ScaledObject's query on (default: the one `invoke observe` runs, "
+        "when it scrapes the target).",
     }
 )
 def perf(
@@ -61,6 +68,7 @@ def perf(
     max_p99_ms=None,
     slo_window=None,
     watch_replicas=False,
+    prometheus=None,
 ):
     """Load-test the API through Taurus; print progress, a summary and the SLO verdict; write build/perf/<time>/."""
     options = PerfOptions(
@@ -88,6 +96,8 @@ def perf(
     options.report_dir = new_report_dir(reports if reports.is_absolute() else ROOT / reports)
     with target_api(c.config, _setting(c, target, "target"), options.report_dir, watch_replicas) as (url, watcher):
         options.target, options.watcher = url, watcher
+        # The local Prometheus sees only local APIs: no KEDA line for a Container App under load.
+        options.keda = keda_watcher(c.config, prometheus, url) if watcher is None else None
         report = run_load_test(c, options)
     if not report.passed:
         # bzt's own status for a breach (3): CI can tell a breached SLO from a broken run.
