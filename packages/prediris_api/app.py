@@ -40,12 +40,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     app.json.compact = True
 
     loaded = prediris_model.load(settings.model_dir, settings.model_sha256 or None)
-    runtime = ModelRuntime(
-        loaded,
-        combine_max_rows=settings.combine_max_rows,
-        on_batch=metrics.model_batch_rows.observe,
-        kernel=settings.model_kernel,
-    )
+    runtime = ModelRuntime(loaded, kernel=settings.model_kernel)
     app.extensions[EXTENSION] = Service(
         settings=settings,
         runtime=runtime,

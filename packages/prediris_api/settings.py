@@ -26,8 +26,6 @@ class Settings:
     model_sha256: str = ""
     max_body_bytes: int = 64 * 1024
     max_batch_rows: int = 1000
-    # Rows the runtime predicts in one scikit-learn call when requests arrive together.
-    combine_max_rows: int = 256
     # "auto": the fast exact kernel, used once verified equal to predict/predict_proba (kernel.py);
     # "public": always call scikit-learn's predict and predict_proba.
     model_kernel: str = "auto"
@@ -64,7 +62,7 @@ class Settings:
         """Refuse values that cannot work, naming the variable to fix."""
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"PREDIRIS_PORT={self.port} is not a TCP port (0-65535)")
-        for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "combine_max_rows", "max_in_flight"):
+        for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")
         if self.model_kernel not in ("auto", "public"):

@@ -79,12 +79,6 @@ class PredirisMetrics:
             buckets=ROW_BUCKETS,
             registry=registry,
         )
-        self.model_batch_rows = Histogram(
-            "prediris_model_batch_rows",
-            "Rows in each scikit-learn call: requests that arrive together share one call.",
-            buckets=ROW_BUCKETS,
-            registry=registry,
-        )
         self.invalid_requests = Counter(
             "prediris_invalid_requests_total",
             "Requests refused as invalid, by problem type.",
@@ -99,7 +93,8 @@ class PredirisMetrics:
         )
         self.shed_requests = Counter(
             "prediris_shed_requests_total",
-            "Requests answered 503 without being served, by reason (overloaded, shutting-down).",
+            "Requests answered 503 without being served, by reason (overloaded, shutting-down); "
+            "each is also in prediris_http_requests_total with status 503.",
             ["reason"],
             registry=registry,
         )
@@ -134,6 +129,11 @@ class PredirisMetrics:
             with self._lock:
                 child = self._http_children.setdefault(key, self.http_requests.labels(method, route, status))
         return child
+
+    def count_shed(self, method: str, route: str, reason: str) -> None:
+        """Count a request answered 503 without reaching the app: by reason, and as an answered request."""
+        self.shed_requests.labels(reason).inc()
+        self.http_request(method, route, "503").inc()
 
     def duration(self, method: str, route: str):
         """Return the duration histogram child, cached like `http_request`."""

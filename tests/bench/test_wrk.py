@@ -5,8 +5,22 @@ import json
 import pytest
 from invoke.exceptions import Exit
 
+from prediris_ops.core.errors import OptionError
 from prediris_ops.load import bench
-from prediris_ops.load.bench import Point, Report, format_table, parse_wrk, ratios, verdicts, wrk_argv, wrk_script
+from prediris_ops.load.bench import (
+    BenchConfig,
+    Point,
+    Report,
+    format_table,
+    medians,
+    parse_wrk,
+    ratios,
+    subjects_of,
+    variant,
+    verdicts,
+    wrk_argv,
+    wrk_script,
+)
 from prediris_ops.tasks.bench import bench as bench_task
 
 # Captured from wrk 4.1.0 (Debian) against the floor server.
@@ -105,6 +119,59 @@ def test_ratios_compare_points_of_the_same_run_and_are_judged_against_the_target
     }
 
 
+def test_a_variant_is_judged_by_the_same_ratios_against_the_same_floor():
+    fast = [*POINTS, point("prediris[threads=4]", 100, 3600.0, 25.0, 50.0), point("prediris[threads=4]", 1, 2500.0, 0.3, 0.6)]
+    assert ratios(fast, "prediris[threads=4]") == {
+        "throughput_vs_floor": 0.9,
+        "p99_vs_floor": 1.25,
+        "throughput_vs_naive": 7.2,
+        "idle_p50_over_floor_ms": 0.05,
+    }
+    assert ratios(fast) == ratios(POINTS)  # prediris's own ratios ignore its variants
+
+
+def test_rounds_merge_into_the_median_of_each_figure_and_the_sum_of_errors():
+    rounds = [
+        [point("floor", 100, 4000.0, 20.0, 40.0)],
+        [
+            Point(
+                subject="floor",
+                connections=100,
+                rows_per_request=1,
+                duration_s=10,
+                requests_per_s=1000.0,
+                p99_ms=900.0,
+                timeouts=2,
+                socket_errors=2,
+            )
+        ],
+        [point("floor", 100, 3000.0, 30.0, 50.0)],
+    ]
+    (merged,) = medians(rounds)
+    assert (merged.requests_per_s, merged.p99_ms, merged.p50_ms) == (3000.0, 50.0, 20.0)
+    assert (merged.socket_errors, merged.timeouts, merged.errors) == (2, 2, 2)
+
+
+def test_variants_are_prediris_with_other_settings():
+    name, settings = variant("threads=4, access_log=true")
+    assert (name, settings) == ("prediris[threads=4,access_log=true]", {"threads": "4", "access_log": "true"})
+    config = BenchConfig(model_dir="models", out_dir=None, subjects=("floor",), variants={name: settings})
+    floor, extra = subjects_of(config)
+    assert floor.name == "floor"
+    assert (extra.name, extra.argv, extra.settings) == (name, bench.SUBJECTS["prediris"].argv, settings)
+
+
+@pytest.mark.parametrize("spec", ["threads", "=4", "threads=", ","])
+def test_a_variant_that_is_not_key_value_is_refused_with_an_example(spec):
+    with pytest.raises(OptionError, match="threads=4"):
+        variant(spec)
+
+
+def test_a_bad_variant_stops_the_task_with_one_line(make_context):
+    with pytest.raises(Exit, match="bench: variant 'threads' is not key=value"):
+        bench_task(make_context(), only="prediris", ab=["threads"])
+
+
 def test_the_table_shows_every_point_the_ratios_and_the_machine():
     report = Report(
         started_at="2026-11-26T09:00:00+00:00",
@@ -130,10 +197,11 @@ def test_the_table_shows_every_point_the_ratios_and_the_machine():
         "%",
         "rss",
         "MiB",
-        "rows/call",
+        "req/cpu-s",
     ]
-    assert "throughput_vs_naive" in table and "target >= 5.0  ok" in table
-    assert "below target" in table
+    assert "throughput_vs_naive" in table and "target >= 5.0  met" in table
+    assert "target >= 0.85  NOT MET" in table
+    assert "targets met: 2 of 4" in table
     assert "144.0 MiB -> 144.5 MiB after 100000 requests" in table
     assert "Test CPU, 2 cores" in table
 

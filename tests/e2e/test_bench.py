@@ -32,7 +32,6 @@ def test_a_short_bench_measures_every_server_and_writes_its_report(model_dir, tm
         assert point.errors == 0, point
         assert point.server_rss_mb > 0
     assert points[("prediris", 8, 100)].rows_per_s == pytest.approx(points[("prediris", 8, 100)].requests_per_s * 100, rel=0.01)
-    assert points[("prediris", 8, 1)].rows_per_model_call >= 1
     assert set(report.ratios) == {"throughput_vs_floor", "p99_vs_floor", "throughput_vs_naive", "idle_p50_over_floor_ms"}
     assert report.memory["requests"] >= 500
     written = json.loads((tmp_path / "bench" / "latest.json").read_text())

@@ -33,7 +33,6 @@ def test_a_successful_prediction_is_counted_timed_and_tallied_by_class(client, m
     assert predictions(metrics) == {"setosa": 1, "versicolor": 0, "virginica": 0}
     assert sample(metrics, "prediris_prediction_rows_per_request_count") == 1
     assert sample(metrics, "prediris_prediction_rows_per_request_sum") == 1
-    assert sample(metrics, "prediris_model_batch_rows_sum") == 1
     assert sample(metrics, "prediris_http_requests_in_flight") == 0
 
 

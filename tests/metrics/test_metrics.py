@@ -22,7 +22,6 @@ def test_every_metric_has_the_prefix_help_and_a_conventional_name(metrics):
         "prediris_http_requests_in_flight",
         "prediris_predictions",
         "prediris_prediction_rows_per_request",
-        "prediris_model_batch_rows",
         "prediris_invalid_requests",
         "prediris_out_of_range_features",
         "prediris_shed_requests",

@@ -50,6 +50,9 @@ def test_a_request_beyond_max_in_flight_is_answered_503_with_retry_after_while_t
         assert problem["instance"] == "/predict"
         assert "retry after 3 s" in problem["detail"]
         assert metrics.registry.get_sample_value("prediris_shed_requests_total", {"reason": "overloaded"}) == 1
+        # An answered request like any other: the 5xx ratio sees the overload.
+        answered = {"method": "POST", "route": "/predict", "status": "503"}
+        assert metrics.registry.get_sample_value("prediris_http_requests_total", answered) == 1
 
         running.gate.open()
         assert executing.result()[0] == 200
@@ -81,6 +84,22 @@ def test_without_a_queue_a_request_is_served_when_a_thread_is_free_and_shed_othe
         running.gate.open()
         assert executing.result()[0] == 200
         assert metrics.registry.get_sample_value("prediris_shed_requests_total", {"reason": "overloaded"}) == 1
+
+
+def test_shed_requests_are_counted_under_their_route_template_or_as_unmatched(serving, metrics):
+    with serving(threads=1, max_queue=0) as running, ThreadPoolExecutor(1) as pool:
+        executing = pool.submit(running.get, GATE_PATH)
+        running.gate.wait_entered(1)
+
+        assert running.get("/health/live")[0] == 503
+        assert running.get("/no/such/route")[0] == 503
+
+        running.gate.open()
+        assert executing.result()[0] == 200
+        count = metrics.registry.get_sample_value
+        assert count("prediris_http_requests_total", {"method": "GET", "route": "/health/live", "status": "503"}) == 1
+        assert count("prediris_http_requests_total", {"method": "GET", "route": "<unmatched>", "status": "503"}) == 1
+        assert count("prediris_shed_requests_total", {"reason": "overloaded"}) == 2
 
 
 def test_a_shed_connection_stays_open_and_serves_its_next_request_once_there_is_room(serving, metrics):

@@ -62,5 +62,6 @@ def test_five_times_the_design_load_gets_200_or_503_at_once_and_never_a_timeout(
     assert sample(exposition, "prediris_shed_requests_total", reason="overloaded") == result.statuses[503]
     served = sample(exposition, "prediris_http_requests_total", method="POST", route="/predict", status="200")
     assert served == result.statuses[200] + 2  # the load, and the request before and after it
+    assert sample(exposition, "prediris_http_requests_total", method="POST", route="/predict", status="503") == result.statuses[503]
     assert sample(exposition, "prediris_http_requests_in_flight") == 1  # only the scrape itself: nothing left behind
     assert api.process.returncode == 0

@@ -1,4 +1,4 @@
-"""`POST /predict`: decode, predict (combined with concurrent requests), count, encode."""
+"""`POST /predict`: decode, predict (one model call per request), count, encode."""
 
 from flask import Blueprint, Response, request
 

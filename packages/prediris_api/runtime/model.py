@@ -1,18 +1,17 @@
 """The model runtime: the verified scikit-learn model, loaded once, and the one place that calls it.
 
 Predictions are exactly the estimator's: `predict` and `predict_proba`, or the direct kernel
-(kernel.py) that runs the same neighbour search and is verified equal to both at load. Concurrent
-requests share calls through the Combiner.
+(kernel.py) that runs the same neighbour search and is verified equal to both at load. Each request
+is one call, whatever its number of rows: sharing calls between concurrent requests (micro-batching)
+was measured to cost throughput with the fast kernel (docs/performance.md).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import sklearn
 
 from prediris_api.runtime.kernel import build_kernel
-from prediris_api.serving.combining import Combiner
 from prediris_model import LoadedModel
 
 
@@ -43,8 +42,6 @@ class ModelRuntime:
     def __init__(
         self,
         loaded: LoadedModel,
-        combine_max_rows: int = 256,
-        on_batch: Callable[[int], None] | None = None,
         kernel: str = "auto",
     ):
         self.loaded = loaded
@@ -59,9 +56,9 @@ class ModelRuntime:
         self._high_list = self.high.tolist()
         self._kernel = build_kernel(self.estimator) if kernel == "auto" else None
         self.kernel_name = "direct" if self._kernel is not None else "public"
-        self.predict = Combiner(self._compute, max_rows=combine_max_rows, on_batch=on_batch)
 
-    def _compute(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the class ids and probabilities of `rows`, in one call of the kernel (or the estimator)."""
         if self._kernel is not None:
             return self._kernel(rows)
         # Finiteness is checked by the codecs before any row gets here.

@@ -44,10 +44,9 @@ def shed_reply(reason: str, retry_after_seconds: int, instance: str | None) -> t
 class AdmissionDispatcher(ThreadedTaskDispatcher):
     """Waitress's worker pool with bounded admission; shed requests are answered on the loop thread."""
 
-    def __init__(self, limits: Limits, on_shed: Callable[[str], None]):
+    def __init__(self, limits: Limits):
         super().__init__()
         self.limits = limits
-        self.on_shed = on_shed
         # Connections whose request was shed, waiting for the loop thread to answer them.
         self._shed: deque = deque()
         # Set by the server: run a callable on the event-loop thread soon (waitress's trigger).
@@ -78,7 +77,6 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
             channel.requests[0].prediris_shed = OVERLOADED
             self._shed.append(channel)
             wake = len(self._shed) == 1
-        self.on_shed(OVERLOADED)
         if wake and self.call_soon is not None:
             self.call_soon(self._answer_shed)
 

@@ -47,7 +47,10 @@ class GuardedTask(WSGITask):
     def execute(self):
         reason = getattr(self.request, "prediris_shed", None)
         if reason is not None:
-            headers, body = shed_reply(reason, self.channel.server.limits.retry_after_seconds, self.request.path)
+            server = self.channel.server
+            headers, body = shed_reply(reason, server.limits.retry_after_seconds, self.request.path)
+            # Counted before the reply leaves: a client that reads its 503 finds it in /metrics.
+            server.on_shed(self.request.command, self.request.path, reason)
             self.status = SHED_STATUS
             self.response_headers.extend(headers)
             self.complete = True
@@ -145,10 +148,14 @@ class Listener(TcpWSGIServer):
 
     channel_class = PredirisChannel
 
-    def __init__(self, application, socket_map, *, dispatcher, adj, sockinfo, draining, limits: Limits, on_problem: Callable):
+    def __init__(
+        self, application, socket_map, *, dispatcher, adj, sockinfo, draining, limits: Limits, on_problem: Callable, on_shed: Callable
+    ):
         self.draining = draining
         self.limits = limits
         self.on_problem = on_problem
+        # on_shed(method, path, reason): count a request answered 503 without reaching the app.
+        self.on_shed = on_shed
         super().__init__(application, socket_map, dispatcher=dispatcher, adj=adj, sockinfo=sockinfo)
 
     def handle_accept(self):

@@ -18,9 +18,11 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
+from werkzeug.exceptions import HTTPException
 
 from prediris_api.app import _count_problem, create_app
 from prediris_api.service import EXTENSION
@@ -28,6 +30,7 @@ from prediris_api.serving import accesslog
 from prediris_api.serving.admission import AdmissionDispatcher, Limits
 from prediris_api.serving.connections import Listener
 from prediris_api.settings import Settings, SettingsError
+from prediris_metrics.metrics import UNMATCHED_ROUTE
 from prediris_model import ModelError
 
 log = logging.getLogger("prediris")
@@ -79,10 +82,7 @@ class Server:
         self.draining = service.draining
         self.socket_map: dict = {}
         self.adjustments = Adjustments(**waitress_options(settings))
-        self.dispatcher = AdmissionDispatcher(
-            Limits(settings.max_in_flight, settings.max_queue, settings.retry_after_seconds),
-            on_shed=lambda reason: metrics.shed_requests.labels(reason).inc(),
-        )
+        self.dispatcher = AdmissionDispatcher(Limits(settings.max_in_flight, settings.max_queue, settings.retry_after_seconds))
         self.listeners = [
             Listener(
                 app,
@@ -93,6 +93,7 @@ class Server:
                 draining=self.draining,
                 limits=self.dispatcher.limits,
                 on_problem=_count_problem(metrics),
+                on_shed=_count_shed(app, metrics),
             )
             for sockinfo in self.adjustments.listen
         ]
@@ -172,6 +173,21 @@ class Server:
                 pending = b""
             if not pending:
                 channel.handle_close()
+
+
+def _count_shed(app, metrics) -> Callable[[str, str, str], None]:
+    """Return on_shed(method, path, reason): count a shed request under its route template, as the hooks do."""
+    routes = app.url_map.bind("localhost")  # used on the event-loop thread only
+
+    def count(method: str, path: str, reason: str) -> None:
+        try:
+            rule, _ = routes.match(path, method, return_rule=True)
+            route = rule.rule
+        except HTTPException:  # not found, wrong method, or a redirect: what the hooks count as unmatched
+            route = UNMATCHED_ROUTE
+        metrics.count_shed(method, route, reason)
+
+    return count
 
 
 def build_server(settings: Settings, app=None) -> Server:

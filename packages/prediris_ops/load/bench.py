@@ -1,10 +1,17 @@
 """`invoke bench`: the floor, the naive baseline and prediris, measured in one run with wrk.
 
-Each server runs alone, pinned to the first core when the machine has two or more, while wrk runs
-pinned to another core, so the generator never shares the server's core. Every point is a warm-up
-(not measured) followed by a measured run; the server's CPU time and resident memory are read
-(psutil) around the measured run. Ratios compare points of the same run only: absolute figures on a
-shared machine mean little, ratios measured side by side do.
+Every server is started at once, pinned to the first core when the machine has two or more, while
+wrk runs pinned to another core, so the generator never shares the servers' core; only one server
+is loaded at a time. The servers are measured in alternating rounds (floor, naive, prediris,
+floor, ...), and each figure is the median over the rounds: a neighbour's burst of CPU then hurts
+one round of every server, not every round of one. Every point is a warm-up (not measured)
+followed by a measured run; the server's CPU time and resident memory are read (psutil) around the
+measured run. Ratios compare points of the same run only: absolute figures on a shared machine
+mean little, ratios measured side by side do.
+
+A/B runs: each `variants` entry is prediris with other settings (e.g. `threads=4`), measured in the
+same rounds as the others, so a setting is judged against prediris's defaults and the floor of the
+same run.
 """
 
 import contextlib
@@ -12,17 +19,17 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prediris_ops.core.errors import OpsError
+from prediris_ops.core.errors import OpsError, OptionError
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import process_usage
@@ -42,6 +49,7 @@ class Subject:
     name: str
     argv: list[str]
     description: str
+    settings: dict = field(default_factory=dict)
 
 
 SUBJECTS = {
@@ -67,8 +75,9 @@ class Point:
     timeouts: int = 0
     server_cpu_percent: float = 0.0
     server_rss_mb: float = 0.0
-    # prediris only: rows per scikit-learn call, from its prediris_model_batch_rows histogram.
-    rows_per_model_call: float | None = None
+    # Requests answered per second of the server's CPU time: what a change costs, even when a busy
+    # machine gives the server less than its core.
+    requests_per_cpu_s: float = 0.0
 
     @property
     def errors(self) -> int:
@@ -87,6 +96,10 @@ class BenchConfig:
     wrk: str = "wrk"
     timeout_s: int = 5
     settings: dict = field(default_factory=dict)
+    # Rounds of alternating measurements; each figure is the median over them.
+    rounds: int = 1
+    # A/B: name -> prediris settings, each measured as one more server (see variant()).
+    variants: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +110,8 @@ class Report:
     points: list[Point]
     ratios: dict
     memory: dict
+    # A/B: each variant's ratios, computed exactly as prediris's.
+    variants: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "points": [asdict(point) | {"errors": point.errors} for point in self.points]}
@@ -186,6 +201,30 @@ def process_rss_mb(pid: int) -> float:
     return process_usage(pid).rss_kib / 1024
 
 
+def variant(spec: str) -> tuple[str, dict]:
+    """Parse `key=value[,key=value...]` (prediris settings) into (subject name, settings)."""
+    settings = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise OptionError(f"bench: variant {spec!r} is not key=value[,key=value] (e.g. threads=4)")
+        settings[key.strip().lower()] = value.strip()
+    if not settings:
+        raise OptionError("bench: an empty variant; give prediris settings as key=value (e.g. threads=4)")
+    return f"prediris[{','.join(f'{key}={value}' for key, value in settings.items())}]", settings
+
+
+def subjects_of(config: BenchConfig) -> list[Subject]:
+    """Return the servers of this run: the chosen reference ones, then prediris's variants."""
+    chosen = [SUBJECTS[name] for name in config.subjects]
+    prediris = SUBJECTS["prediris"]
+    variants = [
+        Subject(name, prediris.argv, f"prediris /predict with {name[len('prediris') :]}", settings)
+        for name, settings in config.variants.items()
+    ]
+    return chosen + variants
+
+
 @contextmanager
 def running(subject: Subject, config: BenchConfig, log_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start one server pinned to the server core, wait until ready, stop it afterwards."""
@@ -193,7 +232,7 @@ def running(subject: Subject, config: BenchConfig, log_dir: Path) -> Iterator[tu
     with local_api(
         config.model_dir,
         log_dir / f"{subject.name}.log",
-        settings={"log_level": "WARNING", **config.settings},
+        settings={"log_level": "WARNING", **config.settings, **subject.settings},
         argv=pinned(subject.argv, server_cores),
         name=f"bench: the {subject.name} server",
     ) as api:
@@ -218,30 +257,16 @@ def measure(config: BenchConfig, subject: str, base: str, process: subprocess.Po
         # Requests of the warm-up's closed connections may still be in the server: let them finish
         # so they neither count nor meet the admission limit together with the measured ones.
         time.sleep(1.0)
-    calls_before = model_calls(base)
     cpu_before, wall_before = process_cpu_seconds(process.pid), time.monotonic()
     figures = run_wrk(config, url, connections, config.duration, script)
     cpu = process_cpu_seconds(process.pid) - cpu_before
     wall = time.monotonic() - wall_before
-    calls_after = model_calls(base)
     point = Point(subject=subject, connections=connections, rows_per_request=rows, duration_s=round(config.duration, 1), **figures)
     point.rows_per_s = round(point.requests_per_s * rows, 1)
     point.server_cpu_percent = round(100 * cpu / wall, 1)
     point.server_rss_mb = round(process_rss_mb(process.pid), 1)
-    if calls_before and calls_after and calls_after[1] > calls_before[1]:
-        point.rows_per_model_call = round((calls_after[0] - calls_before[0]) / (calls_after[1] - calls_before[1]), 2)
+    point.requests_per_cpu_s = round(point.requests / cpu, 1) if cpu > 0 else 0.0
     return point
-
-
-def model_calls(base: str) -> tuple[float, float] | None:
-    """Return (rows, calls) of the model so far from a prediris /metrics, or None elsewhere."""
-    try:
-        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    values = dict(re.findall(r"^prediris_model_batch_rows_(sum|count) ([\d.e+]+)$", text, re.MULTILINE))
-    return (float(values["sum"]), float(values["count"])) if len(values) == 2 else None
 
 
 def machine() -> dict:
@@ -261,11 +286,11 @@ def machine() -> dict:
     }
 
 
-def ratios(points: list[Point]) -> dict:
-    """Compute the issue's ratios from points of this run."""
+def ratios(points: list[Point], subject: str = "prediris") -> dict:
+    """Compute the issue's ratios of `subject` (prediris or one of its variants) from points of this run."""
     by = {(point.subject, point.connections, point.rows_per_request): point for point in points}
     result = {}
-    loaded = by.get(("prediris", max((p.connections for p in points), default=0), 1))
+    loaded = by.get((subject, max((p.connections for p in points), default=0), 1))
     floor = by.get(("floor", loaded.connections, 1)) if loaded else None
     naive = by.get(("naive", loaded.connections, 1)) if loaded else None
     if loaded and floor and floor.requests_per_s:
@@ -273,7 +298,7 @@ def ratios(points: list[Point]) -> dict:
         result["p99_vs_floor"] = round(loaded.p99_ms / floor.p99_ms, 3) if floor.p99_ms else None
     if loaded and naive and naive.requests_per_s:
         result["throughput_vs_naive"] = round(loaded.requests_per_s / naive.requests_per_s, 3)
-    idle, idle_floor = by.get(("prediris", 1, 1)), by.get(("floor", 1, 1))
+    idle, idle_floor = by.get((subject, 1, 1)), by.get(("floor", 1, 1))
     if idle and idle_floor:
         result["idle_p50_over_floor_ms"] = round(idle.p50_ms - idle_floor.p50_ms, 3)
     return result
@@ -285,8 +310,42 @@ def verdicts(computed: dict) -> dict:
     return {name: checks[op](computed[name], bound) for name, (op, bound) in TARGETS.items() if computed.get(name) is not None}
 
 
+_MEDIAN_FIELDS = (
+    "requests",
+    "requests_per_s",
+    "rows_per_s",
+    "p50_ms",
+    "p99_ms",
+    "server_cpu_percent",
+    "server_rss_mb",
+    "requests_per_cpu_s",
+)
+
+
+def medians(rounds: list[list[Point]]) -> list[Point]:
+    """Merge the points of every round into one per (subject, connections, rows): each figure's median,
+    errors summed (one error in any round is an error of the run)."""
+    merged: dict[tuple, list[Point]] = {}
+    for points in rounds:
+        for point in points:
+            merged.setdefault((point.subject, point.connections, point.rows_per_request), []).append(point)
+    result = []
+    for same in merged.values():
+        point = Point(**{**asdict(same[0]), "non_2xx": 0, "socket_errors": 0, "timeouts": 0})
+        for name in _MEDIAN_FIELDS:
+            values = [getattr(item, name) for item in same if getattr(item, name) is not None]
+            if values:
+                middle = statistics.median(values)
+                setattr(point, name, round(middle, 3) if isinstance(middle, float) else middle)
+        for name in ("non_2xx", "socket_errors", "timeouts"):
+            setattr(point, name, sum(getattr(item, name) for item in same))
+        result.append(point)
+    return result
+
+
 def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> Report:
-    """Measure every subject at `connections` and at 1 connection (and prediris's 100-row batches)."""
+    """Measure every server at `connections` and at 1 connection (and prediris's 100-row batches),
+    in `rounds` alternating rounds."""
     started = datetime.now(UTC)
     work = config.out_dir / started.strftime("%Y%m%dT%H%M%SZ")
     work.mkdir(parents=True, exist_ok=True)
@@ -294,22 +353,32 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> R
     single.write_text(wrk_script(json.dumps({"X": SEED_ROW}).encode()))
     batch = work / "batch100.lua"
     batch.write_text(wrk_script(json.dumps({"X": _iris_rows(100)}).encode()))
-    points: list[Point] = []
+    subjects = subjects_of(config)
+    rounds: list[list[Point]] = []
     memory: dict = {}
-    for name in config.subjects:
-        subject = SUBJECTS[name]
-        progress(f"bench: {name} ({subject.description})")
-        with running(subject, config, work / "logs") as (base, process):
-            rss_start = process_rss_mb(process.pid)
-            for connections in dict.fromkeys((config.connections, 1)):
-                point = measure(config, name, base, process, connections, single, 1)
-                progress(f"  {connections:>4} connections: {describe(point)}")
-                points.append(point)
-            if name == "prediris":
-                point = measure(config, name, base, process, config.connections, batch, 100)
-                progress(f"  {config.connections:>4} connections, 100-row batches: {point.rows_per_s:>9.1f} rows/s  errors {point.errors}")
-                points.append(point)
-                memory = _memory_check(config, base, process, single, rss_start, progress)
+    with ExitStack() as stack:
+        servers = {subject.name: stack.enter_context(running(subject, config, work / "logs")) for subject in subjects}
+        rss_start = {name: process_rss_mb(process.pid) for name, (_, process) in servers.items()}
+        for number in range(1, max(1, config.rounds) + 1):
+            points: list[Point] = []
+            for subject in subjects:
+                base, process = servers[subject.name]
+                progress(f"bench: {subject.name} ({subject.description})" + (f", round {number}" if config.rounds > 1 else ""))
+                for connections in dict.fromkeys((config.connections, 1)):
+                    point = measure(config, subject.name, base, process, connections, single, 1)
+                    progress(f"  {connections:>4} connections: {describe(point)}")
+                    points.append(point)
+                if subject.name == "prediris":
+                    point = measure(config, subject.name, base, process, config.connections, batch, 100)
+                    progress(
+                        f"  {config.connections:>4} connections, 100-row batches: {point.rows_per_s:>9.1f} rows/s  errors {point.errors}"
+                    )
+                    points.append(point)
+            rounds.append(points)
+        if "prediris" in servers:
+            base, process = servers["prediris"]
+            memory = _memory_check(config, base, process, single, rss_start["prediris"], progress)
+    points = medians(rounds)
     report = Report(
         started_at=started.isoformat(timespec="seconds"),
         machine=machine(),
@@ -317,6 +386,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> R
         points=points,
         ratios=ratios(points),
         memory=memory,
+        variants={name: ratios(points, name) for name in config.variants},
     )
     document = report.to_dict() | {"verdicts": verdicts(report.ratios)}
     (work / "bench.json").write_text(json.dumps(document, indent=2) + "\n")
@@ -356,13 +426,14 @@ def describe(point: Point) -> str:
     return f"{point.requests_per_s:>9.1f} req/s  p50 {point.p50_ms:.3f} ms  p99 {point.p99_ms:.3f} ms  errors {point.errors}"
 
 
-HEADER = ("server", "conns", "rows", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "cpu %", "rss MiB", "rows/call")
+HEADER = ("server", "conns", "rows", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "cpu %", "rss MiB", "req/cpu-s")
 WIDTHS = (10, 6, 6, 11, 11, 9, 9, 8, 7, 9, 10)
 
 
 def format_table(report: Report) -> str:
     """Render the points, the ratios and the verdicts as a text table."""
-    lines = [HEADER[0].ljust(WIDTHS[0]) + "".join(title.rjust(width) for title, width in zip(HEADER[1:], WIDTHS[1:], strict=True))]
+    first = max([WIDTHS[0], *(len(point.subject) + 1 for point in report.points)])
+    lines = [HEADER[0].ljust(first) + "".join(title.rjust(width) for title, width in zip(HEADER[1:], WIDTHS[1:], strict=True))]
     for point in report.points:
         cells = (
             f"{point.connections}",
@@ -374,15 +445,19 @@ def format_table(report: Report) -> str:
             f"{point.errors}",
             f"{point.server_cpu_percent:.1f}",
             f"{point.server_rss_mb:.1f}",
-            "-" if point.rows_per_model_call is None else f"{point.rows_per_model_call:.2f}",
+            f"{point.requests_per_cpu_s:.0f}",
         )
-        lines.append(point.subject.ljust(WIDTHS[0]) + "".join(cell.rjust(width) for cell, width in zip(cells, WIDTHS[1:], strict=True)))
+        lines.append(point.subject.ljust(first) + "".join(cell.rjust(width) for cell, width in zip(cells, WIDTHS[1:], strict=True)))
     lines.append("")
     marks = verdicts(report.ratios)
     for name, value in report.ratios.items():
         op, bound = TARGETS[name]
-        mark = "" if name not in marks else ("  ok" if marks[name] else "  below target")
+        mark = "" if name not in marks else ("  met" if marks[name] else "  NOT MET")
         lines.append(f"{name:<24}{value!s:>9}   target {op} {bound}{mark}")
+    if marks:
+        lines.append(f"targets met: {sum(marks.values())} of {len(TARGETS)}")
+    for name, computed in report.variants.items():
+        lines.append(f"{name}: " + ", ".join(f"{key} {value}" for key, value in computed.items()))
     if report.memory:
         memory = report.memory
         lines.append(f"{'memory':<24}{memory['rss_before_mb']:>9} MiB -> {memory['rss_after_mb']} MiB after {memory['requests']} requests")
