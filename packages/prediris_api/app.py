@@ -14,6 +14,7 @@ from prediris_api.protocol.problems import PROBLEM_TYPES, Problem
 from prediris_api.routes import BLUEPRINTS
 from prediris_api.runtime.model import ModelRuntime
 from prediris_api.service import EXTENSION, Service
+from prediris_api.serving.fastpath import PredictFastPath
 from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics, default_metrics
 from prediris_metrics import init_app as init_metrics
@@ -54,6 +55,8 @@ def create_app(test_config: Mapping | None = None) -> Flask:
         app.register_blueprint(blueprint)
     problems.init_app(app, on_problem=_count_problem(metrics))
     _describe_model(metrics, runtime, app)
+    if settings.wsgi_fast_path:
+        app.wsgi_app = PredictFastPath(app, app.wsgi_app)
     log.info("model %s version %s loaded and verified from %s", loaded.card["name"], runtime.version, loaded.path)
     return app
 

@@ -28,6 +28,19 @@ class Service:
     def ready(self) -> bool:
         return not self.draining.is_set()
 
+    def predict(self, body: bytes) -> bytes:
+        """Answer a `/predict` body: decode, predict in one model call, encode, then count.
+
+        Raises a Problem for a body that cannot be answered, before anything is counted.
+        """
+        decoded = self.decoder.decode(body)
+        runtime = self.runtime
+        labels, proba = runtime.predict(decoded.rows)
+        out_of_range = runtime.out_of_range(decoded.rows)
+        reply = self.encoder.encode(decoded, labels, proba, [item.to_dict() for item in out_of_range])
+        self.record_predictions(labels, out_of_range)
+        return reply
+
     def record_predictions(self, labels: np.ndarray, out_of_range: list) -> None:
         """Count predicted rows per class, rows per request and out-of-range feature values."""
         metrics = self.metrics

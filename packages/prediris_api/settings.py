@@ -40,6 +40,8 @@ class Settings:
     # Seconds a connection may stay idle or stall mid-request before waitress closes it.
     channel_timeout_seconds: int = 30
     access_log: bool = False
+    # Answer well-formed POST /predict requests without Flask (serving/fastpath.py); same replies.
+    wsgi_fast_path: bool = True
     log_level: str = "INFO"
 
     @classmethod

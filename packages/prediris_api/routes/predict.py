@@ -1,4 +1,8 @@
-"""`POST /predict`: decode, predict (one model call per request), count, encode."""
+"""`POST /predict`: decode, predict (one model call per request), count, encode.
+
+Well-formed requests are answered by the WSGI fast path (serving/fastpath.py) with the same
+`Service.predict`; this view answers the others, and every request when the fast path is off.
+"""
 
 from flask import Blueprint, Response, request
 
@@ -11,10 +15,4 @@ bp = Blueprint("predict", __name__)
 @bp.post("/predict")
 def predict():
     state = service()
-    runtime = state.runtime
-    decoded = state.decoder.decode(json_body(request, state.settings.max_body_bytes))
-    labels, proba = runtime.predict(decoded.rows)
-    out_of_range = runtime.out_of_range(decoded.rows)
-    state.record_predictions(labels, out_of_range)
-    body = state.encoder.encode(decoded, labels, proba, [item.to_dict() for item in out_of_range])
-    return Response(body, mimetype="application/json")
+    return Response(state.predict(json_body(request, state.settings.max_body_bytes)), mimetype="application/json")

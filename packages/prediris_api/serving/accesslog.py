@@ -9,8 +9,25 @@ from flask import Flask, Response, g, request
 log = logging.getLogger("prediris.access")
 
 
+def log_request(method: str, path: str, status: int, seconds: float, size: int | None, remote: str | None) -> None:
+    """Write one JSON line: method, path, status, duration, size and client address."""
+    log.info(
+        "%s",
+        json.dumps(
+            {
+                "method": method,
+                "path": path[:200],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "bytes": size,
+                "remote": remote,
+            }
+        ),
+    )
+
+
 def init_app(app: Flask) -> None:
-    """Log method, path, status, duration and size of every request as one JSON line."""
+    """Log every request that Flask answers (the fast path logs its own, see fastpath.py)."""
 
     @app.before_request
     def _start():
@@ -19,17 +36,12 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _log(response: Response) -> Response:
         started = g.get("prediris_access_started", perf_counter())
-        log.info(
-            "%s",
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.path[:200],
-                    "status": response.status_code,
-                    "duration_ms": round((perf_counter() - started) * 1000, 3),
-                    "bytes": response.calculate_content_length(),
-                    "remote": request.remote_addr,
-                }
-            ),
+        log_request(
+            request.method,
+            request.path,
+            response.status_code,
+            perf_counter() - started,
+            response.calculate_content_length(),
+            request.remote_addr,
         )
         return response
