@@ -25,5 +25,10 @@ any of them that an upgrade removes or reshapes. What each is used for:
 - waitress.wasyncore (server.py: run the event loop ourselves, to drain): loop, close_all,
   and waitress.wasyncore.dispatcher's close.
 
-Everything else is waitress's public API: `waitress.adjustments.Adjustments` options.
+Everything else is waitress's public API (`waitress.adjustments.Adjustments` options, see
+server.py) or plain WSGI: fastpath.py (the `/predict` fast path) and accesslog.py touch no waitress
+name. A public option or a WSGI middleware replaces an internal wherever it gives the same
+guarantee; none does yet for these: a middleware sees a request only after it waited for a worker
+thread (too late to shed it), cannot tell the last pipelined request of a connection (to drain
+without losing one), and cannot time a request from its first byte (slow clients).
 """
