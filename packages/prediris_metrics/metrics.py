@@ -23,8 +23,8 @@ PREPARED_STATUSES = ("200", "400", "500", "503")
 
 
 class InFlight:
-    """Requests being handled right now: read by the gauge at scrape time and by the model runtime
-    (requests still on their way to the model are worth waiting for), so it is a plain counter."""
+    """Requests a Flask view is handling right now, read by the gauge at scrape time. Under prediris's
+    own server the gauge reads the admission count instead (executing or queued)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -63,7 +63,7 @@ class PredirisMetrics:
         self.requests_in_flight = InFlight()
         self.in_flight = Gauge(
             "prediris_http_requests_in_flight",
-            "Requests being handled right now: the signal Azure's concurrentRequests rule scales on.",
+            "Requests executing or queued right now: the signal Azure's concurrentRequests rule and KEDA scale on.",
             registry=registry,
         )
         self.in_flight.set_function(self.requests_in_flight)

@@ -98,6 +98,9 @@ class Server:
             for sockinfo in self.adjustments.listen
         ]
         self.dispatcher.call_soon = self.listeners[0].trigger.pull_trigger
+        # Count what Container Apps' ingress counts and KEDA's trigger reads: requests executing or queued
+        # for a worker thread (Flask's hooks alone see only the executing ones).
+        metrics.in_flight.set_function(lambda: self.dispatcher.in_flight()[0])
         self.dispatcher.set_thread_count(settings.threads)
         self.effective_host, self.effective_port = self.listeners[0].effective_host, self.listeners[0].effective_port
         self._stop_requested = False
