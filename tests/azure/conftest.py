@@ -72,8 +72,10 @@ def clients(arm, target, make_clients):
 @pytest.fixture
 def provisioned(arm, target):
     """The stand-in holding what deploy relies on: the resource group, environment and pull identity."""
-    for path in (target.group_id, target.environment_id, target.identity_id):
+    for path in (target.group_id, target.identity_id):
         arm.put_resource(path, {"location": target.location})
+    profiles = [{"name": "Consumption", "workloadProfileType": "Consumption"}]
+    arm.put_resource(target.environment_id, {"location": target.location, "properties": {"workloadProfiles": profiles}})
     return arm
 
 

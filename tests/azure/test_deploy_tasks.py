@@ -3,6 +3,7 @@ subprocess), the CI's workload-identity login included, against the ARM and Entr
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -36,7 +37,38 @@ def test_deploy_dry_run_prints_the_plan_and_the_complete_resource_without_creden
     assert template["containers"][0]["image"] == "efreiprediction.azurecr.io/efreiprediris@sha256:<digest recorded by invoke push>"
     assert template["scale"]["rules"][0]["http"]["metadata"] == {"concurrentRequests": "30"}
     assert resource["properties"]["configuration"]["registries"][0]["server"] == "efreiprediction.azurecr.io"
-    assert resource["properties"]["managedEnvironmentId"].startswith("/subscriptions/<AZURE_SUBSCRIPTION_ID>/resourceGroups/prediris/")
+    assert resource["properties"]["environmentId"].startswith("/subscriptions/<AZURE_SUBSCRIPTION_ID>/resourceGroups/prediris/")
+    assert "managedEnvironmentId" not in result.stdout  # deprecated in the Microsoft.App REST specification
+    assert resource["properties"]["configuration"]["ingress"]["additionalPortMappings"] == [{"external": False, "targetPort": 9464}]
+
+
+def test_deploy_dry_run_shows_the_secret_reference_never_the_keys(tmp_path):
+    env = {"INVOKE_AZURE_PUSH_RECORD": str(tmp_path / "none.json"), "SHOP_API_KEYS": "k-123,k-456"}
+    result = invoke("deploy", "--dry-run", "--api-keys-from-env", "SHOP_API_KEYS", env=env)
+    assert result.returncode == 0, result.stderr
+    resource = resource_json(result.stdout)
+    assert resource["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "<hidden>"}]
+    assert {"name": "PREDIRIS_API_KEYS", "secretRef": "api-keys"} in resource["properties"]["template"]["containers"][0]["env"]
+    assert "k-123" not in result.stdout + result.stderr
+
+
+def test_a_canary_dry_run_prints_the_plan_and_every_traffic_body(tmp_path):
+    result = invoke(
+        "deploy", "--dry-run", "--canary", "20", "--canary-window", "2m", env={"INVOKE_AZURE_PUSH_RECORD": str(tmp_path / "n.json")}
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "canary of prediris--" in out and "(20 %), judged over 120 s:" in out
+    previous = "<the revision serving now>"
+    assert (
+        f'traffic: {{"properties": {{"configuration": {{"ingress": {{"traffic": [{{"revisionName": "{previous}", "weight": 100}}]}}}}}}}}'
+        in out
+    )
+    split = re.search(r"4\. PATCH \S+  (\{.*\})$", out, re.MULTILINE).group(1)
+    weights = json.loads(split)["properties"]["configuration"]["ingress"]["traffic"]
+    assert [w["weight"] for w in weights] == [80 if w["revisionName"] == previous else 20 for w in weights] and len(weights) == 2
+    assert "promotion: PATCH" in out and '{"latestRevision": true, "weight": 100}' in out
+    assert "Microsoft.Insights/metrics (Requests, PT1M, revisionName eq 'prediris--" in out
 
 
 def test_deploy_dry_run_shows_the_recorded_digest(tmp_path):
@@ -60,6 +92,9 @@ def test_provision_dry_run_lists_what_it_would_create():
         (["deploy"], "no pushed image recorded in"),
         (["deploy", "--image", "efreiprediction.azurecr.io/efreiprediris:latest"], "is a mutable tag: pass a digest reference"),
         (["deploy", "--min-replicas", "5", "--max-replicas", "2"], "azure.min_replicas=5 must be between 0 and azure.max_replicas=2"),
+        (["deploy", "--canary", "100"], "--canary=100 must be a percentage of the traffic between 1 and 99"),
+        (["deploy", "--canary", "10", "--canary-window", "soon"], "--canary-window: duration 'soon' is not a positive number"),
+        (["deploy", "--api-keys-from-env", "NO_SUCH_VARIABLE"], "--api-keys-from-env NO_SUCH_VARIABLE: that environment variable is empty"),
     ],
 )
 def test_bad_input_stops_deploy_with_one_line(tmp_path, args, message):

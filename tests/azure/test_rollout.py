@@ -47,7 +47,13 @@ def test_the_first_deploy_puts_the_complete_app_then_smoke_tests_the_live_url(ar
     assert configuration["ingress"]["external"] is True
     assert configuration["ingress"]["targetPort"] == 5000
     assert configuration["activeRevisionsMode"] == "Multiple"
-    assert body["properties"]["managedEnvironmentId"] == target.environment_id
+    assert body["properties"]["environmentId"] == target.environment_id
+    assert "managedEnvironmentId" not in body["properties"]  # deprecated in the Microsoft.App REST specification
+    assert body["properties"]["workloadProfileName"] == "Consumption"
+    # /metrics on its own port, reachable from the environment's network only.
+    assert configuration["ingress"]["additionalPortMappings"] == [{"external": False, "targetPort": 9464}]
+    assert {"name": "PREDIRIS_METRICS_PORT", "value": "9464"} in container["env"]
+    assert "secrets" not in configuration and all("secretRef" not in variable for variable in container["env"])
 
     assert writes(arm) == [("PUT", "containerapps/prediris")]
     assert result.revision == f"prediris--{template['revisionSuffix']}"
@@ -135,9 +141,55 @@ def test_a_failing_first_revision_has_nothing_to_roll_back_to(arm, clients, targ
     assert not arm.requests_to("PATCH", APP)
 
 
+def test_api_keys_become_a_secret_the_container_reads_by_reference(arm, clients, target, live_api):
+    _, lines = deploy_with_keys(clients, target, "key-one,key-two", live_api)
+
+    body = arm.requests_to("PUT", APP + "$")[0].json()
+    assert body["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "key-one,key-two"}]
+    [container] = body["properties"]["template"]["containers"]
+    assert {"name": "PREDIRIS_API_KEYS", "secretRef": "api-keys"} in container["env"]
+    assert "key-one" not in "\n".join(lines)
+    # Azure shows the secret's name, never its value, on a read.
+    assert arm.resource(target.app_id)["properties"]["configuration"]["secrets"][0]["value"] == "key-one,key-two"
+    assert clients.apps.container_apps.get("prediris", "prediris").properties.configuration.secrets[0].value is None
+
+    before = len(arm.writes())
+    again, _ = deploy_with_keys(clients, target, "key-one,key-two", live_api)
+    assert not again.changed and arm.writes()[before:] == []
+
+
+def test_new_api_keys_alone_update_the_secret_and_restart_the_revision(arm, clients, target, live_api):
+    first, _ = deploy_with_keys(clients, target, "key-one", live_api)
+    before = len(arm.writes())
+    second, lines = deploy_with_keys(clients, target, "key-two", live_api)
+    assert second.revision == first.revision and second.changed
+    assert writes(arm, before) == [
+        ("PUT", "containerapps/prediris"),
+        ("POST", f"containerapps/prediris/revisions/{first.revision}/restart"),
+    ]
+    assert arm.requests_to("PUT", APP + "$")[-1].json()["properties"]["configuration"]["secrets"] == [
+        {"name": "api-keys", "value": "key-two"}
+    ]
+    assert f"restarting {first.revision}: its secrets changed" in lines and "key-two" not in "\n".join(lines)
+
+
+def deploy_with_keys(clients, target, keys, url):
+    lines: list[str] = []
+    result = rollout.deploy(clients, target, IMAGE, "abc1234", smoke_url=url, api_keys=keys, log=lines.append)
+    return result, lines
+
+
 def test_the_dry_run_plan_shows_the_complete_resource_without_network(arm, target):
     lines = rollout.plan(target, IMAGE, "abc1234")
     assert arm.requests == []
     text = "\n".join(lines)
     assert '"concurrentRequests": "10"' in text and '"path": "/health/ready"' in text and IMAGE in text
     assert "failure: PATCH" in text
+    assert "managedEnvironmentId" not in text and '"environmentId"' in text
+
+
+def test_the_dry_run_plan_names_where_the_keys_come_from_and_hides_the_secret(arm, target, monkeypatch):
+    monkeypatch.setenv("DEPLOY_KEYS", "real-key")
+    text = "\n".join(rollout.plan(target, IMAGE, "abc1234", api_keys_from="DEPLOY_KEYS"))
+    assert "the API keys: $DEPLOY_KEYS → the Container Apps secret api-keys → env PREDIRIS_API_KEYS (secretRef)" in text
+    assert '"secretRef": "api-keys"' in text and '"value": "<hidden>"' in text and "real-key" not in text

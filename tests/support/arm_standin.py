@@ -28,6 +28,16 @@ What it answers (ARM paths are case-insensitive, like Azure's):
   `revision_rounds` GETs (see `new_revisions_become` for unhealthy or failed ones);
   POST …/revisions/<rev>/activate|deactivate; GET …/revisions/<rev>/replicas lists
   `replicas_for(rev)` replicas (see `script_replicas` for a changing count).
+- Container Apps fidelity: an app's environment (`environmentId`, or the deprecated
+  `managedEnvironmentId`) must exist, and the workload profile it names must be one of that
+  environment's `workloadProfiles` (else 400 `WorkloadProfileNotFound`). Secret values are never read
+  back (GET shows `configuration.secrets[].name` only), except through POST …/listSecrets, as in Azure.
+- Canary support: `arm.serve_revisions_at(name_part, host)` gives new revisions whose name contains
+  `name_part` the FQDN `host` (e.g. "127.0.0.1:PORT" of a real server the test runs);
+  `arm.revision_requests(name_part, {"2xx": 120, "5xx": 3})` sets what Azure Monitor reports per minute.
+- Azure Monitor metrics: GET <resource id>/providers/Microsoft.Insights/metrics answers the
+  `Requests` metric of a Container App split by revisionName and statusCodeCategory, one point per
+  minute of the `timespan` (the shape azure-monitor-query's MetricsQueryClient reads).
 - Log Analytics `sharedKeys`, the registry `checkNameAvailability` (names in `taken_registry_names`
   are taken), role assignments (a second one for the same principal/role/scope is 409
   `RoleAssignmentExists`, like Azure).
@@ -202,6 +212,8 @@ class ArmStandIn:
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[str, re.Pattern, dict]] = []
         self._replica_scripts: dict[str, list[int]] = {}
+        self._revision_hosts: dict[str, str] = {}
+        self._request_counts: dict[str, dict[str, int]] = {}
         self._revision_polls: dict[str, int] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
@@ -315,6 +327,16 @@ class ArmStandIn:
         with self._lock:
             self._replica_scripts[revision.lower()] = list(counts)
 
+    def serve_revisions_at(self, name_part: str, host: str) -> None:
+        """Give new revisions whose name contains `name_part` the FQDN `host` (a local server's host:port)."""
+        with self._lock:
+            self._revision_hosts[name_part.lower()] = host
+
+    def revision_requests(self, name_part: str, per_minute: dict[str, int]) -> None:
+        """Report these requests per minute, by status code category, for revisions whose name contains `name_part`."""
+        with self._lock:
+            self._request_counts[name_part.lower()] = dict(per_minute)
+
     def replicas_for(self, revision: str) -> int:
         """Return the replica count to report now for `revision` (scripted, else its min replicas)."""
         with self._lock:
@@ -406,6 +428,8 @@ class ArmStandIn:
                 return azure_error(404, "ResourceGroupNotFound", f"Resource group '{parts[4]}' could not be found.")
         if request.method == "GET" and re.search(r"/revisions/[^/]+/replicas$", key):
             return self.replicas_reply(key)
+        if request.method == "GET" and key.endswith("/providers/microsoft.insights/metrics"):
+            return self._metrics(request)
         if request.method == "GET":
             if key in self.resources:
                 return Reply(200, self._read(key))
@@ -430,10 +454,17 @@ class ArmStandIn:
     def _put(self, key: str, body: dict, path: str) -> Reply:
         kind = _type_of(key)
         if kind == "microsoft.app/containerapps":
-            environment = (body.get("properties") or {}).get("managedEnvironmentId") or ""
+            props = body.get("properties") or {}
+            environment = props.get("environmentId") or props.get("managedEnvironmentId") or ""
             if environment.lower() not in self.resources:
                 return azure_error(
                     404, "ManagedEnvironmentNotFound", f"The managed environment '{environment.rsplit('/', 1)[-1]}' was not found."
+                )
+            profile = props.get("workloadProfileName")
+            profiles = [p.get("name", "").lower() for p in self.resources[environment.lower()]["properties"].get("workloadProfiles") or []]
+            if profile and profile.lower() not in profiles:
+                return azure_error(
+                    400, "WorkloadProfileNotFound", f"The workload profile '{profile}' is not in the managed environment ({profiles})."
                 )
         if kind == "microsoft.authorization/roleassignments":
             props = body.get("properties", {})
@@ -511,6 +542,9 @@ class ArmStandIn:
         if "/revisions/" in key and _type_of(key) == "microsoft.app/containerapps/revisions":
             self._advance_revision(key)
             resource = copy.deepcopy(self.resources[key])
+        if _type_of(key) == "microsoft.app/containerapps":
+            for secret in ((resource.get("properties") or {}).get("configuration") or {}).get("secrets") or []:
+                secret.pop("value", None)  # Azure never returns a secret's value on GET
         return resource
 
     def _operation_status(self, operation_id: str) -> Reply:
@@ -538,6 +572,12 @@ class ArmStandIn:
             return Reply(200, {"nameAvailable": True})
         if key.endswith("/sharedkeys") and _type_of(key.rsplit("/", 1)[0]) == "microsoft.operationalinsights/workspaces":
             return Reply(200, {"primarySharedKey": "c3RhbmQtaW4ta2V5", "secondarySharedKey": "c2Vjb25k"})
+        if key.endswith("/listsecrets") and _type_of(key.rsplit("/", 1)[0]) == "microsoft.app/containerapps":
+            app = self.resources.get(key.rsplit("/", 1)[0])
+            if app is None:
+                return azure_error(404, "ResourceNotFound", f"container app {key.rsplit('/', 2)[-2]} not found")
+            secrets = ((app.get("properties") or {}).get("configuration") or {}).get("secrets") or []
+            return Reply(200, {"value": [{"name": s["name"], "value": s.get("value")} for s in secrets]})
         match = re.search(r"/revisions/([^/]+)/(activate|deactivate|restart)$", key)
         if match:
             revision_key = key.rsplit("/", 1)[0]
@@ -564,13 +604,14 @@ class ArmStandIn:
             suffix = template.get("revisionSuffix") or uuid.uuid4().hex[:7]
             latest = f"{app_name}--{suffix}"
             revision_key = f"{key}/revisions/{latest.lower()}"
+            host = next((h for part, h in self._revision_hosts.items() if part in latest.lower()), f"{latest}.{domain}")
             self.resources[revision_key] = {
                 "id": f"{app['id']}/revisions/{latest}",
                 "name": latest,
                 "type": "Microsoft.App/containerApps/revisions",
                 "properties": {
                     "createdTime": dt.datetime.now(dt.UTC).isoformat(),
-                    "fqdn": f"{latest}.{domain}",
+                    "fqdn": host,
                     "template": copy.deepcopy(template),
                     "active": True,
                     "replicas": 0,
@@ -625,6 +666,65 @@ class ArmStandIn:
             app_key = key.split("/revisions/", maxsplit=1)[0]
             if app_key in self.resources:
                 self.resources[app_key]["properties"]["latestReadyRevisionName"] = self.resources[key]["name"]
+
+    def _metrics(self, request: Request) -> Reply:
+        """Answer Azure Monitor's metrics API for a Container App's `Requests` (per revision and status category)."""
+        resource_key = request.key.rsplit("/providers/microsoft.insights/metrics", 1)[0]
+        resource = self.resources.get(resource_key)
+        if resource is None:
+            return azure_error(404, "ResourceNotFound", f"The Resource '{resource_key}' was not found.")
+        names = [n for n in request.query.get("metricnames", "").split(",") if n]
+        if names != ["Requests"] or _type_of(resource_key) != "microsoft.app/containerapps":
+            return azure_error(400, "BadRequest", f"Failed to find metric configuration for provider: Microsoft.App, metrics: {names}")
+        start_text, _, end_text = request.query.get("timespan", "").partition("/")
+        start, end = (
+            dt.datetime.fromisoformat(start_text.replace("Z", "+00:00")),
+            dt.datetime.fromisoformat(end_text.replace("Z", "+00:00")),
+        )
+        wanted = re.search(r"revisionname eq '([^']+)'", request.query.get("$filter", ""), re.IGNORECASE)
+        minutes = []
+        minute = start.replace(second=0, microsecond=0)
+        while minute < end and len(minutes) < 1440:
+            minutes.append(minute)
+            minute += dt.timedelta(minutes=1)
+        revisions = [r["name"] for p, r in self.resources.items() if p.startswith(resource_key + "/revisions/")]
+        series = []
+        for revision in revisions:
+            if wanted and wanted.group(1).lower() not in ("*", revision.lower()):
+                continue
+            counts = next((c for part, c in self._request_counts.items() if part in revision.lower()), {})
+            for category, per_minute in counts.items():
+                series.append(
+                    {
+                        "metadatavalues": [
+                            {"name": {"value": "revisionname", "localizedValue": "revisionName"}, "value": revision},
+                            {"name": {"value": "statuscodecategory", "localizedValue": "statusCodeCategory"}, "value": category},
+                        ],
+                        "data": [{"timeStamp": m.isoformat().replace("+00:00", "Z"), "total": float(per_minute)} for m in minutes],
+                    }
+                )
+        metric_id = f"{resource['id']}/providers/Microsoft.Insights/metrics/Requests"
+        return Reply(
+            200,
+            {
+                "cost": len(minutes),
+                "timespan": request.query.get("timespan"),
+                "interval": request.query.get("interval", "PT1M"),
+                "namespace": "Microsoft.App/containerApps",
+                "resourceregion": resource.get("location", "francecentral"),
+                "value": [
+                    {
+                        "id": metric_id,
+                        "type": "Microsoft.Insights/metrics",
+                        "name": {"value": "Requests", "localizedValue": "Requests"},
+                        "displayDescription": "Requests processed",
+                        "unit": "Count",
+                        "errorCode": "Success",
+                        "timeseries": series,
+                    }
+                ],
+            },
+        )
 
     def replicas_reply(self, key: str) -> Reply:
         """Answer GET …/revisions/<rev>/replicas with `replicas_for(rev)` running replicas."""
@@ -733,7 +833,7 @@ class ArmStandIn:
 
 
 def _is_read_action(key: str) -> bool:
-    return key.endswith(("/sharedkeys", "/checknameavailability", "/listcredentials"))
+    return key.endswith(("/sharedkeys", "/checknameavailability", "/listcredentials", "/listsecrets"))
 
 
 def _segments_after_providers(key: str) -> list[str]:

@@ -15,6 +15,7 @@ from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.monitor.query import MetricsQueryClient
 
 from prediris_ops.azure.target import AzureTarget
 
@@ -38,6 +39,7 @@ class AzureClients:
     def __init__(self, target: AzureTarget, credential=None, **options):
         self.target = target
         self.credential = credential if credential is not None else make_credential()
+        self.transport = options  # what reaches every client's transport (tests: their CA, a short back-off)
         # A sovereign cloud (or the tests' stand-in) has its own endpoint, and tokens for its audience.
         self.options = {
             "base_url": target.arm_endpoint,
@@ -54,7 +56,7 @@ class AzureClients:
 
     def close(self) -> None:
         """Close the clients made so far (their HTTP connections)."""
-        for name in ("apps", "resources", "registries", "workspaces", "identities", "authorization"):
+        for name in ("apps", "resources", "registries", "workspaces", "identities", "authorization", "metrics"):
             client = self.__dict__.pop(name, None)
             if client is not None:
                 client.close()
@@ -88,6 +90,14 @@ class AzureClients:
     @cached_property
     def authorization(self):
         return self._client(AuthorizationManagementClient)
+
+    @cached_property
+    def metrics(self):
+        """Azure Monitor's metrics API, served by the same ARM endpoint (azure-monitor-query)."""
+        endpoint = self.target.arm_endpoint
+        return MetricsQueryClient(
+            self.credential, endpoint=endpoint, audience=endpoint, retry_total=RETRIES, retry_status=RETRIES, **self.transport
+        )
 
     def arm_token(self) -> str:
         """Return an Entra ID access token for Azure Resource Manager (ACR accepts it for the exchange)."""

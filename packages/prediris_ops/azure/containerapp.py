@@ -1,9 +1,11 @@
 """The Container App resource prediris deploys, built from the target, the image digest and the git sha.
 
 One function makes the whole resource (a PUT replaces it): the image by digest, pulled through the
-user-assigned identity; external ingress on the API port; liveness, readiness and startup probes on the
-health routes; CPU/memory per replica; min/max replicas and an HTTP scale rule on concurrent requests;
-several active revisions, so traffic can be moved back to the previous one.
+user-assigned identity; external ingress on the API port, and the metrics port mapped for the
+environment's own network only; the API keys as a Container Apps secret the container reads through
+`secretRef`; liveness, readiness and startup probes on the health routes; CPU/memory per replica;
+min/max replicas and an HTTP scale rule on concurrent requests; the environment's workload profile;
+several active revisions, so traffic can be moved back to the previous one (or split for a canary).
 """
 
 import hashlib
@@ -15,6 +17,11 @@ from prediris_ops.azure.target import AzureTarget
 
 CONTAINER_NAME = "prediris"
 SCALE_RULE_NAME = "http-concurrency"
+# The Container Apps secret holding the API keys, and the variable the API reads them from.
+API_KEYS_SECRET = "api-keys"  # noqa: S105 (the secret's name, not a value)
+API_KEYS_VARIABLE = "PREDIRIS_API_KEYS"
+# What the dry run shows instead of a secret's value.
+HIDDEN = "<hidden>"
 # Readiness turns 503 while a replica drains on SIGTERM; give it time to finish its requests.
 TERMINATION_GRACE_SECONDS = 30
 
@@ -30,17 +37,21 @@ def _probe(kind: str, path: str, port: int, *, period: int, failures: int, initi
     )
 
 
-def revision_template(target: AzureTarget, image: str) -> models.Template:
-    """Return the revision template (containers, probes, scale) without its suffix."""
+def revision_template(target: AzureTarget, image: str, *, api_keys: bool = False) -> models.Template:
+    """Return the revision template (containers, probes, scale) without its suffix; `api_keys`: read them from the secret."""
     port = target.port
+    env = [
+        models.EnvironmentVar(name="PREDIRIS_HOST", value="0.0.0.0"),
+        models.EnvironmentVar(name="PREDIRIS_PORT", value=str(port)),
+        models.EnvironmentVar(name="PREDIRIS_METRICS_PORT", value=str(target.metrics_port)),
+    ]
+    if api_keys:
+        env.append(models.EnvironmentVar(name=API_KEYS_VARIABLE, secret_ref=API_KEYS_SECRET))
     container = models.Container(
         name=CONTAINER_NAME,
         image=image,
         resources=models.ContainerResources(cpu=target.cpu, memory=target.memory),
-        env=[
-            models.EnvironmentVar(name="PREDIRIS_HOST", value="0.0.0.0"),
-            models.EnvironmentVar(name="PREDIRIS_PORT", value=str(port)),
-        ],
+        env=env,
         probes=[
             # Up to 60 s to start (model load and verification) before liveness counts.
             _probe("Startup", "/health/live", port, period=2, failures=30, initial_delay=1),
@@ -61,17 +72,23 @@ def revision_template(target: AzureTarget, image: str) -> models.Template:
     return models.Template(containers=[container], scale=scale, termination_grace_period_seconds=TERMINATION_GRACE_SECONDS)
 
 
-def revision_suffix(target: AzureTarget, image: str, git_sha: str) -> str:
+def revision_suffix(target: AzureTarget, image: str, git_sha: str, *, api_keys: bool = False) -> str:
     """Return `<git sha>-<hash of the revision template>`: a new revision only when the template changes."""
-    template = revision_template(target, image).as_dict()
+    template = revision_template(target, image, api_keys=api_keys).as_dict()
     digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:5]
     return f"{git_sha.lower()[:12]}-{digest}"
 
 
-def container_app(target: AzureTarget, image: str, git_sha: str) -> models.ContainerApp:
-    """Return the complete Container App resource for `image` (a digest reference) built from `git_sha`."""
-    template = revision_template(target, image)
-    template.revision_suffix = revision_suffix(target, image, git_sha)
+def container_app(
+    target: AzureTarget, image: str, git_sha: str, *, api_keys: str | None = None, traffic: list[models.TrafficWeight] | None = None
+) -> models.ContainerApp:
+    """Return the complete Container App resource for `image` (a digest reference) built from `git_sha`.
+
+    `api_keys` (comma-separated) become the `api-keys` secret; `traffic` replaces "all to the latest revision".
+    """
+    template = revision_template(target, image, api_keys=api_keys is not None)
+    template.revision_suffix = revision_suffix(target, image, git_sha, api_keys=api_keys is not None)
+    secrets = [models.Secret(name=API_KEYS_SECRET, value=api_keys)] if api_keys is not None else None
     return models.ContainerApp(
         location=target.location,
         tags={"app": "prediris", "git-sha": git_sha},
@@ -80,7 +97,9 @@ def container_app(target: AzureTarget, image: str, git_sha: str) -> models.Conta
             user_assigned_identities={target.identity_id: models.UserAssignedIdentity()},
         ),
         properties=models.ContainerAppProperties(
-            managed_environment_id=target.environment_id,
+            # environmentId: the REST specification marks managedEnvironmentId "Deprecated".
+            environment_id=target.environment_id,
+            workload_profile_name=target.workload_profile,
             configuration=models.Configuration(
                 active_revisions_mode="Multiple",
                 max_inactive_revisions=20,
@@ -89,8 +108,11 @@ def container_app(target: AzureTarget, image: str, git_sha: str) -> models.Conta
                     target_port=target.port,
                     transport="http",
                     allow_insecure=False,
-                    traffic=[models.TrafficWeight(latest_revision=True, weight=100)],
+                    traffic=traffic or to_latest(),
+                    # Prometheus inside the environment scrapes here; nothing outside reaches it.
+                    additional_port_mappings=[models.IngressPortMapping(external=False, target_port=target.metrics_port)],
                 ),
+                secrets=secrets,
                 registries=[models.RegistryCredentials(server=target.registry, identity=target.identity_id)],
             ),
             template=template,
@@ -98,6 +120,33 @@ def container_app(target: AzureTarget, image: str, git_sha: str) -> models.Conta
     )
 
 
+def without_secret_values(body: dict, shown: str | None = HIDDEN) -> dict:
+    """Return a copy of the REST body with each `configuration.secrets[].value` replaced by `shown` (None: removed)."""
+    copy = json.loads(json.dumps(body))
+    for secret in ((copy.get("properties") or {}).get("configuration") or {}).get("secrets") or []:
+        secret.pop("value", None)
+        if shown is not None:
+            secret["value"] = shown
+    return copy
+
+
 def resource_json(resource) -> str:
-    """Return the exact JSON body the SDK sends for `resource` (REST field names), indented."""
-    return json.dumps(resource.as_dict(), indent=2)
+    """Return the JSON body the SDK sends for `resource` (REST field names), indented, secret values hidden."""
+    return json.dumps(without_secret_values(resource.as_dict()), indent=2)
+
+
+def traffic_patch(weights: list[models.TrafficWeight]) -> models.ContainerApp:
+    """Return the PATCH body that sets the ingress traffic weights and nothing else."""
+    return models.ContainerApp(
+        properties=models.ContainerAppProperties(configuration=models.Configuration(ingress=models.Ingress(traffic=weights)))
+    )
+
+
+def to_revision(name: str, weight: int) -> models.TrafficWeight:
+    """Return a traffic weight for the revision `name`."""
+    return models.TrafficWeight(revision_name=name, weight=weight)
+
+
+def to_latest() -> list[models.TrafficWeight]:
+    """Return the steady state: all traffic to the latest revision."""
+    return [models.TrafficWeight(latest_revision=True, weight=100)]

@@ -2,7 +2,9 @@
 
 In order: the resource group; the container registry (its name is global, so a taken one is reported
 before anything else is created); a Log Analytics workspace and the Container Apps environment that
-sends logs to it; a user-assigned identity, and its AcrPull role on the registry so the app pulls
+sends logs to it (a workload-profiles environment with the Consumption profile, the type Microsoft
+recommends; an environment without profiles cannot run an app that names its profile, so one found
+without ours stops provision with the fix); a user-assigned identity, and its AcrPull role on the registry so the app pulls
 images without a password. Every step reads first, so running it again creates nothing.
 """
 
@@ -33,10 +35,30 @@ def plan(target: AzureTarget) -> list[str]:
         f"  resource group      {target.group_id}  ({target.location})",
         f"  container registry  {target.registry_id}  (sku {target.registry_sku}, login server {target.registry}, admin user off)",
         f"  log workspace       {target.workspace_id}  (PerGB2018, 30 days)",
-        f"  apps environment    {target.environment_id}  (logs → the workspace)",
+        f"  apps environment    {target.environment_id}  (workload profile {target.workload_profile}; logs → the workspace)",
         f"  pull identity       {target.identity_id}",
         f"  role assignment     AcrPull for that identity on the registry ({ACR_PULL_ROLE})",
     ]
+
+
+def _workload_profile(target: AzureTarget) -> app_models.WorkloadProfile:
+    """Return the profile the app runs on: Consumption (serverless, billed per use) unless configured otherwise."""
+    if target.workload_profile.lower() == "consumption":
+        return app_models.WorkloadProfile(name=target.workload_profile, workload_profile_type="Consumption")
+    raise AzureError(
+        f"azure.workload_profile={target.workload_profile!r}: provision creates only the Consumption profile; "
+        "add a dedicated profile to the environment yourself, or set azure.workload_profile to Consumption"
+    )
+
+
+def _check_workload_profile(environment: app_models.ManagedEnvironment, target: AzureTarget) -> None:
+    names = [profile.name.lower() for profile in environment.properties.workload_profiles or []]
+    if target.workload_profile.lower() not in names:
+        kind = f"has the workload profiles {names}" if names else "is Consumption-only (no workload profiles)"
+        raise AzureError(
+            f"the apps environment {target.environment} {kind}, but the app runs on the {target.workload_profile} profile: "
+            "set azure.environment to a new name (provision creates it with workload profiles) or add the profile to it"
+        )
 
 
 def _get(getter, *args):
@@ -99,6 +121,8 @@ def provision(clients: AzureClients, target: AzureTarget, log: Log = print) -> l
 
     environment = _get(clients.apps.managed_environments.get, group, target.environment)
     created = environment is None
+    if not created:
+        _check_workload_profile(environment, target)
     if created:
         keys = clients.workspaces.shared_keys.get_shared_keys(group, target.workspace)
         environment = clients.apps.managed_environments.begin_create_or_update(
@@ -108,13 +132,14 @@ def provision(clients: AzureClients, target: AzureTarget, log: Log = print) -> l
                 location=location,
                 tags=TAGS,
                 properties=app_models.ManagedEnvironmentProperties(
+                    workload_profiles=[_workload_profile(target)],
                     app_logs_configuration=app_models.AppLogsConfiguration(
                         destination="log-analytics",
                         log_analytics_configuration=app_models.LogAnalyticsConfiguration(
                             customer_id=workspace.customer_id,
                             shared_key=keys.primary_shared_key,
                         ),
-                    )
+                    ),
                 ),
             ),
         ).result()

@@ -1,11 +1,15 @@
 """Roll a new revision out to Azure Container Apps: create or update the app, wait with visible
 progress, smoke-test the live URL, and on failure move traffic back to the previous revision.
 
+With a canary, the new revision starts with no traffic, is smoke-tested at its own address, then takes
+PERCENT of the traffic while prediris_ops.azure.canary judges it; it is promoted to 100 % or rolled back.
+
 Revisions: the app runs in `Multiple` revision mode so the previous revision can take traffic again.
 A revision's suffix is `<git sha>-<template hash>`, so the same inputs give the same revision and a
 second deploy of them changes nothing.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +18,17 @@ from importlib import metadata
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.appcontainers import models
 
+from prediris_ops.azure import canary
 from prediris_ops.azure.clients import AzureClients
-from prediris_ops.azure.containerapp import container_app, resource_json
+from prediris_ops.azure.containerapp import (
+    API_KEYS_SECRET,
+    container_app,
+    resource_json,
+    to_latest,
+    to_revision,
+    traffic_patch,
+    without_secret_values,
+)
 from prediris_ops.azure.errors import AzureError
 from prediris_ops.azure.target import AzureTarget
 from prediris_ops.checks.smoke import run_checks
@@ -34,19 +47,56 @@ class Rollout:
     changed: bool
 
 
-def plan(target: AzureTarget, image: str, git_sha: str, smoke_url: str | None = None) -> list[str]:
-    """Return the dry-run plan: each request deploy would make, then the exact Container App JSON."""
-    resource = container_app(target, image, git_sha)
+def _patch_json(weights) -> str:
+    return json.dumps(traffic_patch(weights).as_dict())
+
+
+def canary_plan(target: AzureTarget, policy: canary.CanaryPolicy, revision: str) -> list[str]:
+    """Return the canary steps of the dry-run plan, with every traffic body deploy would send."""
+    app, previous = target.app_id, "<the revision serving now>"
+    return [
+        f"canary of {revision} ({policy.percent} %), judged over {policy.window:g} s:",
+        f"  2. PUT   {app}  (the resource below, traffic: {_patch_json([to_revision(previous, 100)])})",
+        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy), then the smoke test of its own address",
+        f"  4. PATCH {app}  {_patch_json([to_revision(revision, policy.percent), to_revision(previous, 100 - policy.percent)])}",
+        f"  5. every {policy.check_every:g} s: {policy.probes_per_check} probes of {target.ingress_scheme}://<its fqdn>{policy.probe_path} "
+        f"(p95 ≤ {policy.max_p95_ms:g} ms) and GET {app}/providers/Microsoft.Insights/metrics "
+        f"(Requests, PT1M, revisionName eq '{revision}'; 5xx ≤ {policy.max_error_percent:g} %)",
+        f"  6. promotion: PATCH {app}  {_patch_json(to_latest())}, then POST …/revisions/<previous>/deactivate",
+        f"     rollback:  PATCH {app}  {_patch_json([to_revision(previous, 100)])}, POST …/revisions/{revision}/deactivate, exit 1",
+    ]
+
+
+def plan(
+    target: AzureTarget,
+    image: str,
+    git_sha: str,
+    smoke_url: str | None = None,
+    *,
+    api_keys_from: str | None = None,
+    policy: canary.CanaryPolicy | None = None,
+) -> list[str]:
+    """Return the dry-run plan: each request deploy would make, then the Container App JSON (secret values hidden)."""
+    keys = f"<${api_keys_from}>" if api_keys_from else None  # never read: the dry run shows where the keys come from
+    resource = container_app(target, image, git_sha, api_keys=keys)
     revision = f"{target.app}--{resource.properties.template.revision_suffix}"
     app = target.app_id
+    secret = (
+        [f"the API keys: ${api_keys_from} → the Container Apps secret {API_KEYS_SECRET} → env PREDIRIS_API_KEYS (secretRef)"]
+        if api_keys_from
+        else ["the API keys: none (--api-keys-from-env VAR sets them): every route answers anyone"]
+    )
+    steps = canary_plan(target, policy, revision) if policy else []
     return [
         "plan (dry run: no credentials, no network):",
+        *secret,
         f"  1. GET   {app}  (the current app and its revisions)",
         f"  2. PUT   {app}  (the resource below; skipped when the app already runs exactly it; waits for the operation)",
         f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy, at most {target.revision_timeout:.0f} s)",
         f"  4. smoke test {smoke_url or 'https://<the ingress fqdn>'}  (the checks of `invoke smoke`)",
         "  5. success: POST …/revisions/<older>/deactivate for the revisions left without traffic",
         f"     failure: PATCH {app}  (traffic 100 % → the previous revision), POST …/revisions/{revision}/deactivate, exit 1",
+        *steps,
         f"body of step 2 (as azure-mgmt-appcontainers {metadata.version('azure-mgmt-appcontainers')} sends it):",
         resource_json(resource),
     ]
@@ -122,6 +172,12 @@ def _text(value) -> str:
     return str(getattr(value, "value", value) or "")
 
 
+def set_traffic(clients: AzureClients, target: AzureTarget, weights: list[models.TrafficWeight], log: Log) -> None:
+    """PATCH the app's traffic weights and wait for the operation."""
+    poller = clients.apps.container_apps.begin_update(target.resource_group, target.app, traffic_patch(weights))
+    _wait_operation(poller, f"app {target.app}", log)
+
+
 def roll_back(clients: AzureClients, target: AzureTarget, new: str, previous: str | None, log: Log) -> str:
     """Send all traffic back to `previous` and deactivate `new`; return what was done."""
     revisions_api = clients.apps.container_apps_revisions
@@ -131,23 +187,59 @@ def roll_back(clients: AzureClients, target: AzureTarget, new: str, previous: st
     current = revisions_api.get_revision(target.resource_group, target.app, previous)
     if not current.properties.active:
         revisions_api.activate_revision(target.resource_group, target.app, previous)
-    patch = models.ContainerApp(
-        properties=models.ContainerAppProperties(
-            configuration=models.Configuration(ingress=models.Ingress(traffic=[models.TrafficWeight(revision_name=previous, weight=100)]))
-        )
-    )
     log(f"rolling back: traffic 100 % → {previous}")
-    _wait_operation(clients.apps.container_apps.begin_update(target.resource_group, target.app, patch), f"app {target.app}", log)
+    set_traffic(clients, target, [to_revision(previous, 100)], log)
     revisions_api.deactivate_revision(target.resource_group, target.app, new)
     return f"traffic rolled back to {previous}, {new} deactivated"
 
 
+def _secrets_match(clients: AzureClients, target: AzureTarget, desired: dict) -> bool:
+    """Return True when the app's secrets hold the desired values (Azure shows them only through listSecrets)."""
+    wanted = {s["name"]: s.get("value") for s in desired["properties"]["configuration"].get("secrets") or []}
+    if not wanted:
+        return True
+    current = clients.apps.container_apps.list_secrets(target.resource_group, target.app)
+    return {secret.name: secret.value for secret in current.value} == wanted
+
+
+def _revision_url(clients: AzureClients, target: AzureTarget, name: str) -> str:
+    fqdn = clients.apps.container_apps_revisions.get_revision(target.resource_group, target.app, name).properties.fqdn
+    return f"{target.ingress_scheme}://{fqdn}" if fqdn else ""
+
+
+def _run_canary(clients, target, policy: canary.CanaryPolicy, name: str, previous: str, log: Log) -> str | None:
+    """Smoke-test the new revision at its own address, give it its share, judge it, promote it; return why it failed."""
+    url = _revision_url(clients, target, name)
+    if not url:
+        return f"revision {name} has no address of its own to probe"
+    log(f"smoke test of {name} at {url}:")
+    reason = _smoke(url, log)
+    if reason is not None:
+        return reason
+    log(f"canary: traffic {policy.percent} % → {name}, {100 - policy.percent} % → {previous}")
+    set_traffic(clients, target, [to_revision(name, policy.percent), to_revision(previous, 100 - policy.percent)], log)
+    reason, signals = canary.judge(clients.metrics, target, policy, name, url, log)
+    if reason is not None:
+        return f"the canary failed: {reason}"
+    log(f"canary passed ({signals.summary()}): promoting {name} to 100 %")
+    set_traffic(clients, target, to_latest(), log)
+    return None
+
+
 def deploy(
-    clients: AzureClients, target: AzureTarget, image: str, git_sha: str, *, smoke_url: str | None = None, log: Log = print
+    clients: AzureClients,
+    target: AzureTarget,
+    image: str,
+    git_sha: str,
+    *,
+    smoke_url: str | None = None,
+    api_keys: str | None = None,
+    policy: canary.CanaryPolicy | None = None,
+    log: Log = print,
 ) -> Rollout:
-    """Create or update the app to run `image`, check the new revision, roll back on failure."""
+    """Create or update the app to run `image`, check the new revision (as a canary with `policy`), roll back on failure."""
     group, app_api = target.resource_group, clients.apps.container_apps
-    desired = container_app(target, image, git_sha)
+    desired = container_app(target, image, git_sha, api_keys=api_keys)
     name = f"{target.app}--{desired.properties.template.revision_suffix}"
     try:
         current = app_api.get(group, target.app)
@@ -156,13 +248,21 @@ def deploy(
     revisions = _revisions(clients, target) if current is not None else []
     serving = _serving(revisions)
     previous = serving.name if serving is not None else None
+    wanted = desired.as_dict()
     unchanged = (
         current is not None
-        and _same(desired.as_dict(), current.as_dict())
+        and _same(without_secret_values(wanted, shown=None), current.as_dict())
         and previous is not None
         and previous.lower() == name.lower()
         and _text(serving.properties.health_state).lower() in HEALTHY
+        and _secrets_match(clients, target, wanted)
     )
+    same_revision = previous is not None and previous.lower() == name.lower()
+    if policy is not None and not unchanged and previous is None:
+        raise AzureError(f"--canary needs a revision serving traffic to share it with; {target.app} has none: deploy without --canary")
+    if policy is not None and same_revision:
+        log(f"{name} already serves all the traffic: no canary (only the app's settings change)")
+        policy = None
     if unchanged:
         log(f"unchanged: {name} already runs {image} with 100 % of the traffic")
         app = current
@@ -170,15 +270,23 @@ def deploy(
         log(
             f"deploying {image} to {target.app} as revision {name}"
             + (f" (serving now: {previous})" if previous else " (no revision serves traffic yet)")
+            + (f", a canary of {policy.percent} %" if policy else "")
         )
+        if policy is not None:  # the new revision starts without traffic
+            desired.properties.configuration.ingress.traffic = [to_revision(previous, 100)]
         app = _wait_operation(app_api.begin_create_or_update(group, target.app, desired), f"app {target.app}", log)
         revision = clients.apps.container_apps_revisions.get_revision(group, target.app, name)
         if not revision.properties.active:  # the same revision again, after a rollback deactivated it
             clients.apps.container_apps_revisions.activate_revision(group, target.app, name)
+        elif same_revision:  # only secrets changed: replicas read them when they start
+            log(f"restarting {name}: its secrets changed")
+            clients.apps.container_apps_revisions.restart_revision(group, target.app, name)
     fqdn = app.properties.configuration.ingress.fqdn if app.properties.configuration and app.properties.configuration.ingress else None
-    url = smoke_url or (f"https://{fqdn}" if fqdn else "")
+    url = smoke_url or (f"{target.ingress_scheme}://{fqdn}" if fqdn else "")
     reason = None if unchanged else wait_for_revision(clients, target, name, log)
-    if reason is None:
+    if reason is None and policy is not None:
+        reason = _run_canary(clients, target, policy, name, previous, log)
+    elif reason is None:
         if not url:
             reason = "the app has no ingress fqdn to smoke-test"
         else:

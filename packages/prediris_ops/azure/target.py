@@ -29,6 +29,12 @@ class AzureTarget:
     concurrency_target: int
     port: int
     registry_sku: str = "Basic"
+    # The API serves /metrics on this port; ingress maps it inside the environment only.
+    metrics_port: int = 9464
+    # The environment's workload profile the app runs on (provision creates it).
+    workload_profile: str = "Consumption"
+    # How revision and app addresses are reached: https on Azure (the tests' local servers speak http).
+    ingress_scheme: str = "https"
     arm_endpoint: str = "https://management.azure.com"
     revision_timeout: float = 600.0
     poll_seconds: float = 5.0
@@ -85,9 +91,9 @@ def target_from_config(c, *, require_subscription: bool = True, **overrides) -> 
         values["subscription"] = SUBSCRIPTION_PLACEHOLDER
     for name, kind in (("cpu", float), ("min_replicas", int), ("max_replicas", int), ("concurrency_target", int), ("port", int)):
         values[name] = number(values[name], kind, name.replace("_", "-"))
-    for name in ("revision_timeout", "poll_seconds"):
+    for name, kind in (("revision_timeout", float), ("poll_seconds", float), ("metrics_port", int)):
         if name in values:
-            values[name] = number(values[name], float, name.replace("_", "-"))
+            values[name] = number(values[name], kind, name.replace("_", "-"))
     values["arm_endpoint"] = str(values.get("arm_endpoint") or AzureTarget.arm_endpoint).rstrip("/")
     target = AzureTarget(**values)
     _validate(target)
@@ -99,6 +105,8 @@ def _validate(target: AzureTarget) -> None:
         raise OpsError(f"azure.min_replicas={target.min_replicas} must be between 0 and azure.max_replicas={target.max_replicas}", code=2)
     if target.concurrency_target < 1:
         raise OpsError(f"--concurrency-target={target.concurrency_target} must be at least 1 concurrent request per replica", code=2)
+    if target.metrics_port == target.port:
+        raise OpsError(f"azure.metrics_port={target.metrics_port} must differ from azure.port: metrics stay off the public port", code=2)
     if "." not in target.registry:
         raise OpsError(f"azure.registry={target.registry!r} must be a login server such as {target.registry}.azurecr.io", code=2)
 

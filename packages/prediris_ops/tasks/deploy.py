@@ -6,6 +6,7 @@ the subscription from azure.subscription or AZURE_SUBSCRIPTION_ID. Credentials n
 azure-identity finds them (`az login`, a managed identity, or the CI's OIDC token).
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from invoke.exceptions import Exit
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container.image import git
 from prediris_ops.core.localapi import curl_line
+from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
+from prediris_ops.load.soak import parse_duration
 from prediris_ops.tasks.exits import task
 from prediris_ops.tasks.kubernetes import deploy_kubernetes
 
@@ -24,6 +27,7 @@ PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 def _azure():
     """Import the Azure layer on first use: `invoke` starts fast and works without the deploy extra."""
     try:
+        import prediris_ops.azure.canary  # noqa: PLC0415
         import prediris_ops.azure.provision  # noqa: PLC0415
         import prediris_ops.azure.registry  # noqa: PLC0415
         import prediris_ops.azure.rollout  # noqa: PLC0415
@@ -81,9 +85,48 @@ def _image_to_deploy(c, azure, target, image):
     return pushed.reference, pushed.git_sha
 
 
+def _api_keys(variable: str | None, dry_run: bool) -> str | None:
+    """Return the API keys held by the environment variable `variable` (never logged), None when not asked for."""
+    if not variable or dry_run:
+        return None
+    keys = os.environ.get(variable, "").strip()
+    if not keys:
+        raise Exit(
+            f"--api-keys-from-env {variable}: that environment variable is empty or unset; export the comma-separated keys in it", code=2
+        )
+    return keys
+
+
+def _seconds(value, flag: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise Exit(f"--{flag}: {error}", code=2) from None
+
+
+def _canary_policy(c, azure, percent, window, check_every, max_error_percent, max_p95_ms):
+    """Return the canary policy from the flags and azure.canary_* (None without --canary)."""
+    if percent is None:
+        return None
+    percent = number(percent, int, "canary")
+    if not 1 <= percent <= 99:
+        raise Exit(f"--canary={percent} must be a percentage of the traffic between 1 and 99", code=2)
+    section = c.azure
+    return azure.canary.CanaryPolicy(
+        percent=percent,
+        window=_seconds(window or section.canary_window, "canary-window"),
+        check_every=_seconds(check_every or section.canary_check_every, "canary-check-every"),
+        max_error_percent=number(
+            max_error_percent if max_error_percent is not None else section.canary_max_error_percent, float, "canary-max-error-percent"
+        ),
+        max_p95_ms=number(max_p95_ms if max_p95_ms is not None else section.canary_max_p95_ms, float, "canary-max-p95-ms"),
+        probe_path=section.canary_probe_path,
+    )
+
+
 @task(
     help={
-        "dry-run": "Print the plan and the exact Container App JSON; no credentials, no network.",
+        "dry-run": "Print the plan and the exact Container App JSON (secret values hidden); no credentials, no network.",
         "image": "Digest reference to deploy (default: the one `invoke push` recorded).",
         "concurrency-target": "Concurrent requests per replica before scaling out (default: azure.concurrency_target).",
         "min-replicas": "Minimum replicas (default: azure.min_replicas).",
@@ -95,6 +138,12 @@ def _image_to_deploy(c, azure, target, image):
         "url": "Smoke-test this URL instead of https://<the app's fqdn> (e.g. a custom domain).",
         "platform": "containerapps (default) or kubernetes: kustomize + kubectl, scaled by KEDA (docs/kubernetes.md).",
         "overlay": "Kubernetes only: the overlay in deploy/kubernetes/overlays/ (default: kubernetes.overlay).",
+        "api-keys-from-env": "Environment variable holding the API keys (comma-separated); they become a Container Apps secret.",
+        "canary": "Give the new revision this PERCENT of the traffic, judge it, then promote it or roll it back.",
+        "canary-window": "How long the canary is judged, e.g. 5m or 30s (default: azure.canary_window).",
+        "canary-check-every": "Time between probe rounds and metric reads, e.g. 15s (default: azure.canary_check_every).",
+        "canary-max-error-percent": "Largest 5xx share (Azure Monitor) and failed-probe share (default: azure.canary_max_error_percent).",
+        "canary-max-p95-ms": "Largest p95 latency of the probes, in ms (default: azure.canary_max_p95_ms).",
     }
 )
 def deploy(
@@ -112,6 +161,12 @@ def deploy(
     app=None,
     resource_group=None,
     url=None,
+    api_keys_from_env=None,
+    canary=None,
+    canary_window=None,
+    canary_check_every=None,
+    canary_max_error_percent=None,
+    canary_max_p95_ms=None,
 ):
     """Deploy the pushed image to Azure Container Apps (traffic rolled back on a failed smoke test) or Kubernetes."""
     azure = _azure()
@@ -133,13 +188,16 @@ def deploy(
         app=app,
         resource_group=resource_group,
     )
+    keys_from = api_keys_from_env or c.azure.api_keys_from_env
+    api_keys = _api_keys(keys_from, dry_run)
+    policy = _canary_policy(c, azure, canary, canary_window, canary_check_every, canary_max_error_percent, canary_max_p95_ms)
     reference, pushed_sha = _image_to_deploy(c, azure, target, image)
     sha = pushed_sha or _git_sha()
     if dry_run:
         if reference is None:
             reference = f"{target.registry}/{target.image}@{PLACEHOLDER_DIGEST}"
             print(f"note: no image recorded in {c.azure.push_record} yet; showing the digest placeholder")
-        print("\n".join(azure.rollout.plan(target, reference, sha, url)))
+        print("\n".join(azure.rollout.plan(target, reference, sha, url, api_keys_from=keys_from, policy=policy)))
         return
     if reference is None:
         raise Exit(
@@ -147,7 +205,7 @@ def deploy(
         )
     started = time.monotonic()
     with azure.errors.azure_errors(target.location), azure.clients.AzureClients(target) as clients:
-        rollout = azure.rollout.deploy(clients, target, reference, sha, smoke_url=url)
+        rollout = azure.rollout.deploy(clients, target, reference, sha, smoke_url=url, api_keys=api_keys, policy=policy)
     verb = "deployed" if rollout.changed else "already deployed"
     print(f"{verb}: {rollout.revision} serves {rollout.url} ({time.monotonic() - started:.0f} s) — try:\n  {curl_line(rollout.url)}")
 
