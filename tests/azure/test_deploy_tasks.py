@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -120,6 +121,10 @@ def test_a_ci_job_provisions_and_deploys_with_its_oidc_token_then_a_rerun_change
         "INVOKE_AZURE_ARM_ENDPOINT": arm.url,
         "INVOKE_AZURE_POLL_SECONDS": "0.05",
         "INVOKE_AZURE_PUSH_RECORD": str(record),
+        # The API keys reach deploy through an environment variable named by a flag.
+        "SHOP_API_KEYS": "ci-key-1,ci-key-2",
+        # The revisions' own addresses (the canary's probes) are the local API, over http.
+        "INVOKE_AZURE_INGRESS_SCHEME": "http",
     }
     provisioned = invoke("provision", env=env)
     assert provisioned.returncode == 0, provisioned.stderr
@@ -127,20 +132,33 @@ def test_a_ci_job_provisions_and_deploys_with_its_oidc_token_then_a_rerun_change
         f"provisioned /subscriptions/{SUBSCRIPTION}/resourceGroups/prediris: created resource group, container registry"
     )
 
-    deployed = invoke("deploy", "--url", live_api, env=env)
+    deployed = invoke("deploy", "--url", live_api, "--api-keys-from-env", "SHOP_API_KEYS", env=env)
     assert deployed.returncode == 0, deployed.stderr
+    assert "ci-key" not in deployed.stdout + deployed.stderr
     last = deployed.stdout.strip().splitlines()
     assert last[-2].startswith("deployed: prediris--abc1234-") and f"serves {live_api}" in last[-2]
     assert last[-1].strip() == f'curl -X POST -H "Content-Type: application/json" -d \'{{"X": [5.1,3.5,1.4,0.2]}}\' {live_api}/predict'
     [put] = arm.requests_to("PUT", r"/containerapps/prediris$")
     assert put.json()["properties"]["template"]["containers"][0]["image"] == f"efreiprediction.azurecr.io/efreiprediris@{DIGEST}"
+    assert put.json()["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "ci-key-1,ci-key-2"}]
 
     token_requests = arm.requests_to("POST", r"/oauth2/v2.0/token$")
     assert {r.form()["client_assertion"] for r in token_requests} == {oidc_token}
     assert {r.form()["client_id"] for r in token_requests} == {CLIENT_ID}
 
     writes = len(arm.writes())
-    again = invoke("deploy", "--url", live_api, env=env)
+    again = invoke("deploy", "--url", live_api, "--api-keys-from-env", "SHOP_API_KEYS", env=env)
     assert again.returncode == 0, again.stderr
     assert "already deployed: prediris--abc1234-" in again.stdout
     assert len(arm.writes()) == writes
+
+    # A new image as a canary: a quarter of the traffic, judged for a second, then promoted.
+    arm.serve_revisions_at("prediris--", urlsplit(live_api).netloc)  # --image: the revision is named after HEAD's sha
+    arm.revision_requests("prediris--", {"2xx": 40})
+    other = f"efreiprediction.azurecr.io/efreiprediris@sha256:{'12' * 32}"
+    flags = ["--canary", "25", "--canary-window", "1s", "--canary-check-every", "0.3s", "--api-keys-from-env", "SHOP_API_KEYS"]
+    promoted = invoke("deploy", "--url", live_api, "--image", other, *flags, env=env)
+    assert promoted.returncode == 0, promoted.stderr
+    traffic = [r.json()["properties"]["configuration"]["ingress"]["traffic"] for r in arm.requests_to("PATCH", r"/containerapps/prediris$")]
+    assert [[w.get("weight") for w in body] for body in traffic] == [[25, 75], [100]]
+    assert "canary passed (" in promoted.stdout and "ci-key" not in promoted.stdout + promoted.stderr

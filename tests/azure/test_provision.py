@@ -2,9 +2,11 @@
 order, with which bodies; a second run creates nothing; a taken registry name stops it early."""
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
-from prediris_ops.azure import provision
+from prediris_ops.azure import provision, rollout
 from prediris_ops.azure.errors import AzureError
+from tests.azure.conftest import IMAGE
 
 pytestmark = pytest.mark.e2e
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -44,6 +46,8 @@ def test_an_empty_subscription_gets_everything_deploy_needs_in_order(arm, client
         "destination": "log-analytics",
         "logAnalyticsConfiguration": {"customerId": workspace["properties"]["customerId"], "sharedKey": "c3RhbmQtaW4ta2V5"},
     }
+    # A workload-profiles environment, with the Consumption profile the app names.
+    assert environment["properties"]["workloadProfiles"] == [{"name": "Consumption", "workloadProfileType": "Consumption"}]
     identity = arm.resource(target.identity_id)
     role = arm.writes()[-1].json()["properties"]
     assert role == {
@@ -82,3 +86,21 @@ def test_an_acr_pull_assignment_made_by_hand_counts_as_found(arm, clients, targe
     report, _ = run(clients, target)
     assert report[-1] == ("role assignment", "found")
     assert arm.requests_to("PUT", "/roleassignments/")[-1].key == ours.key  # tried ours, got 409 RoleAssignmentExists
+
+
+def test_a_consumption_only_environment_found_stops_provision_with_the_fix(arm, clients, target):
+    arm.put_resource(target.group_id, {"location": target.location})
+    arm.put_resource(target.environment_id, {"location": target.location, "properties": {}})
+    with pytest.raises(
+        AzureError,
+        match=r"^the apps environment prediris-env is Consumption-only \(no workload profiles\), but the app runs on the Consumption "
+        r"profile: set azure.environment to a new name",
+    ):
+        run(clients, target)
+
+
+def test_the_app_cannot_name_a_profile_its_environment_lacks(arm, clients, target, live_api):
+    run(clients, target)
+    arm.put_resource(target.environment_id, {"location": target.location, "properties": {"workloadProfiles": []}})
+    with pytest.raises(HttpResponseError, match="WorkloadProfileNotFound"):
+        rollout.deploy(clients, target, IMAGE, "abc1234", smoke_url=live_api, log=lambda line: None)
