@@ -58,18 +58,20 @@ def test_a_canary_dry_run_prints_the_plan_and_every_traffic_body(tmp_path):
         "deploy", "--dry-run", "--canary", "20", "--canary-window", "2m", env={"INVOKE_AZURE_PUSH_RECORD": str(tmp_path / "n.json")}
     )
     assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "canary of prediris--" in out and "(20 %), judged over 120 s:" in out
-    previous = "<the revision serving now>"
-    assert (
-        f'traffic: {{"properties": {{"configuration": {{"ingress": {{"traffic": [{{"revisionName": "{previous}", "weight": 100}}]}}}}}}}}'
-        in out
-    )
-    split = re.search(r"4\. PATCH \S+  (\{.*\})$", out, re.MULTILINE).group(1)
-    weights = json.loads(split)["properties"]["configuration"]["ingress"]["traffic"]
-    assert [w["weight"] for w in weights] == [80 if w["revisionName"] == previous else 20 for w in weights] and len(weights) == 2
-    assert "promotion: PATCH" in out and '{"latestRevision": true, "weight": 100}' in out
-    assert "Microsoft.Insights/metrics (Requests, PT1M, revisionName eq 'prediris--" in out
+    out, previous = result.stdout, "<the revision serving now>"
+    new = re.search(r"/revisions/(prediris--\S+)  \(until Provisioned", out).group(1)
+
+    def traffic(step: str) -> list[dict]:
+        line = out[out.index(step) :]
+        body, _ = json.JSONDecoder().raw_decode(line[line.index("  {") + 2 :])
+        return body["properties"]["configuration"]["ingress"]["traffic"]
+
+    assert traffic("4. canary, 20 % of the traffic:") == [{"revisionName": new, "weight": 20}, {"revisionName": previous, "weight": 80}]
+    assert traffic("6. promotion:") == [{"latestRevision": True, "weight": 100}]
+    assert traffic("rollback:") == [{"revisionName": previous, "weight": 100}]
+    assert resource_json(out)["properties"]["configuration"]["ingress"]["traffic"] == [{"revisionName": previous, "weight": 100}]
+    assert "5. for 120 s, every 15 s: 5 probes of https://<its own fqdn>/health/ready (p95 ≤ 500 ms)" in out
+    assert f"Microsoft.Insights/metrics (Requests, PT1M, Total, revisionName eq '{new}' and statusCodeCategory eq '*'; 5xx ≤ 1 %)" in out
 
 
 def test_deploy_dry_run_shows_the_recorded_digest(tmp_path):

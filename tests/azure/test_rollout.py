@@ -191,5 +191,5 @@ def test_the_dry_run_plan_shows_the_complete_resource_without_network(arm, targe
 def test_the_dry_run_plan_names_where_the_keys_come_from_and_hides_the_secret(arm, target, monkeypatch):
     monkeypatch.setenv("DEPLOY_KEYS", "real-key")
     text = "\n".join(rollout.plan(target, IMAGE, "abc1234", api_keys_from="DEPLOY_KEYS"))
-    assert "the API keys: $DEPLOY_KEYS → the Container Apps secret api-keys → env PREDIRIS_API_KEYS (secretRef)" in text
+    assert "API keys: $DEPLOY_KEYS → the Container Apps secret api-keys → env PREDIRIS_API_KEYS (secretRef)" in text
     assert '"secretRef": "api-keys"' in text and '"value": "<hidden>"' in text and "real-key" not in text

@@ -51,19 +51,33 @@ def _patch_json(weights) -> str:
     return json.dumps(traffic_patch(weights).as_dict())
 
 
-def canary_plan(target: AzureTarget, policy: canary.CanaryPolicy, revision: str) -> list[str]:
-    """Return the canary steps of the dry-run plan, with every traffic body deploy would send."""
-    app, previous = target.app_id, "<the revision serving now>"
+SERVING_NOW = "<the revision serving now>"
+
+
+def _steps(target: AzureTarget, revision: str, smoke_url: str | None) -> list[str]:
+    app = target.app_id
     return [
-        f"canary of {revision} ({policy.percent} %), judged over {policy.window:g} s:",
-        f"  2. PUT   {app}  (the resource below, traffic: {_patch_json([to_revision(previous, 100)])})",
-        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy), then the smoke test of its own address",
-        f"  4. PATCH {app}  {_patch_json([to_revision(revision, policy.percent), to_revision(previous, 100 - policy.percent)])}",
-        f"  5. every {policy.check_every:g} s: {policy.probes_per_check} probes of {target.ingress_scheme}://<its fqdn>{policy.probe_path} "
-        f"(p95 ≤ {policy.max_p95_ms:g} ms) and GET {app}/providers/Microsoft.Insights/metrics "
-        f"(Requests, PT1M, revisionName eq '{revision}'; 5xx ≤ {policy.max_error_percent:g} %)",
-        f"  6. promotion: PATCH {app}  {_patch_json(to_latest())}, then POST …/revisions/<previous>/deactivate",
-        f"     rollback:  PATCH {app}  {_patch_json([to_revision(previous, 100)])}, POST …/revisions/{revision}/deactivate, exit 1",
+        f"  2. PUT   {app}  (the resource below; skipped when the app already runs exactly it; waits for the operation)",
+        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy, at most {target.revision_timeout:.0f} s)",
+        f"  4. smoke test {smoke_url or target.ingress_scheme + '://<the ingress fqdn>'}  (the checks of `invoke smoke`)",
+        "  5. success: POST …/revisions/<older>/deactivate for the revisions left without traffic",
+        f"     failure: PATCH {app}  {_patch_json([to_revision(SERVING_NOW, 100)])}, POST …/revisions/{revision}/deactivate, exit 1",
+    ]
+
+
+def _canary_steps(target: AzureTarget, policy: canary.CanaryPolicy, revision: str) -> list[str]:
+    app, split = target.app_id, [to_revision(revision, policy.percent), to_revision(SERVING_NOW, 100 - policy.percent)]
+    return [
+        f"  2. PUT   {app}  (the resource below: the new revision starts with no traffic; waits for the operation)",
+        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy, at most {target.revision_timeout:.0f} s), "
+        f"then the smoke test of {target.ingress_scheme}://<its own fqdn>",
+        f"  4. canary, {policy.percent} % of the traffic: PATCH {app}  {_patch_json(split)}",
+        f"  5. for {policy.window:g} s, every {policy.check_every:g} s: {policy.probes_per_check} probes of "
+        f"{target.ingress_scheme}://<its own fqdn>{policy.probe_path} (p95 ≤ {policy.max_p95_ms:g} ms) and "
+        f"GET {app}/providers/Microsoft.Insights/metrics (Requests, PT1M, Total, revisionName eq '{revision}' and statusCodeCategory "
+        f"eq '*'; 5xx ≤ {policy.max_error_percent:g} %)",
+        f"  6. promotion: PATCH {app}  {_patch_json(to_latest())}, then POST …/revisions/<older>/deactivate",
+        f"     rollback:  PATCH {app}  {_patch_json([to_revision(SERVING_NOW, 100)])}, POST …/revisions/{revision}/deactivate, exit 1",
     ]
 
 
@@ -78,25 +92,19 @@ def plan(
 ) -> list[str]:
     """Return the dry-run plan: each request deploy would make, then the Container App JSON (secret values hidden)."""
     keys = f"<${api_keys_from}>" if api_keys_from else None  # never read: the dry run shows where the keys come from
-    resource = container_app(target, image, git_sha, api_keys=keys)
+    traffic = [to_revision(SERVING_NOW, 100)] if policy else None
+    resource = container_app(target, image, git_sha, api_keys=keys, traffic=traffic)
     revision = f"{target.app}--{resource.properties.template.revision_suffix}"
-    app = target.app_id
-    secret = (
-        [f"the API keys: ${api_keys_from} → the Container Apps secret {API_KEYS_SECRET} → env PREDIRIS_API_KEYS (secretRef)"]
+    keys_line = (
+        f"API keys: ${api_keys_from} → the Container Apps secret {API_KEYS_SECRET} → env PREDIRIS_API_KEYS (secretRef)"
         if api_keys_from
-        else ["the API keys: none (--api-keys-from-env VAR sets them): every route answers anyone"]
+        else "API keys: none (--api-keys-from-env VAR sets them)"
     )
-    steps = canary_plan(target, policy, revision) if policy else []
     return [
         "plan (dry run: no credentials, no network):",
-        *secret,
-        f"  1. GET   {app}  (the current app and its revisions)",
-        f"  2. PUT   {app}  (the resource below; skipped when the app already runs exactly it; waits for the operation)",
-        f"  3. GET   {app}/revisions/{revision}  (until Provisioned and Healthy, at most {target.revision_timeout:.0f} s)",
-        f"  4. smoke test {smoke_url or 'https://<the ingress fqdn>'}  (the checks of `invoke smoke`)",
-        "  5. success: POST …/revisions/<older>/deactivate for the revisions left without traffic",
-        f"     failure: PATCH {app}  (traffic 100 % → the previous revision), POST …/revisions/{revision}/deactivate, exit 1",
-        *steps,
+        f"  {keys_line}",
+        f"  1. GET   {target.app_id}  (the current app and its revisions)",
+        *(_canary_steps(target, policy, revision) if policy else _steps(target, revision, smoke_url)),
         f"body of step 2 (as azure-mgmt-appcontainers {metadata.version('azure-mgmt-appcontainers')} sends it):",
         resource_json(resource),
     ]
@@ -260,7 +268,7 @@ def deploy(
     same_revision = previous is not None and previous.lower() == name.lower()
     if policy is not None and not unchanged and previous is None:
         raise AzureError(f"--canary needs a revision serving traffic to share it with; {target.app} has none: deploy without --canary")
-    if policy is not None and same_revision:
+    if policy is not None and same_revision and not unchanged:
         log(f"{name} already serves all the traffic: no canary (only the app's settings change)")
         policy = None
     if unchanged:
