@@ -71,3 +71,9 @@ def test_the_tenant_comes_from_the_token(monkeypatch):
     token = "e30." + "eyJ0aWQiOiAidGVuYW50LTEyMyJ9" + ".sig"  # {"tid": "tenant-123"}
     assert registry.tenant_of(token) == "tenant-123"
     assert registry.tenant_of("not-a-jwt") is None
+
+
+def test_the_metrics_port_must_not_be_the_public_port(monkeypatch):
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "s")
+    with pytest.raises(Exit, match=r"^azure.metrics_port=5000 must differ from azure.port: metrics stay off the public port$"):
+        target_from_config(project_config(azure={"metrics_port": 5000}))
