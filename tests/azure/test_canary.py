@@ -143,6 +143,17 @@ def test_a_slow_canary_is_rolled_back_on_its_probes_latency(arm, clients, target
     assert traffic_bodies(arm, 0)[-1] == [{"revisionName": serving, "weight": 100}]
 
 
+def test_a_canary_azure_monitor_cannot_judge_is_rolled_back(arm, clients, target, live_api, serving):
+    arm.serve_revisions_at(NEW, urlsplit(live_api).netloc)
+    message = "The client does not have authorization to perform action 'Microsoft.Insights/metrics/read' over scope '/subscriptions/s'"
+    arm.fail("GET", "/microsoft.insights/metrics$", 403, "AuthorizationFailed", message)
+    with pytest.raises(
+        AzureError, match=r"the canary failed: Azure Monitor could not be read: permission denied: .*; traffic rolled back to"
+    ):
+        canary(clients, target)
+    assert traffic_bodies(arm, 0)[-1] == [{"revisionName": serving, "weight": 100}]
+
+
 def test_a_first_deploy_cannot_be_a_canary(arm, clients, target):
     with pytest.raises(AzureError, match=r"^--canary needs a revision serving traffic to share it with; prediris has none"):
         canary(clients, target)

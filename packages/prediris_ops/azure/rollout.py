@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.appcontainers import models
 
 from prediris_ops.azure import canary
@@ -29,7 +29,7 @@ from prediris_ops.azure.containerapp import (
     traffic_patch,
     without_secret_values,
 )
-from prediris_ops.azure.errors import AzureError
+from prediris_ops.azure.errors import AzureError, describe
 from prediris_ops.azure.target import AzureTarget
 from prediris_ops.checks.smoke import run_checks
 
@@ -226,7 +226,12 @@ def _run_canary(clients, target, policy: canary.CanaryPolicy, name: str, previou
         return reason
     log(f"canary: traffic {policy.percent} % → {name}, {100 - policy.percent} % → {previous}")
     set_traffic(clients, target, [to_revision(name, policy.percent), to_revision(previous, 100 - policy.percent)], log)
-    reason, signals = canary.judge(clients.metrics, target, policy, name, url, log)
+    try:
+        reason, signals = canary.judge(clients.metrics, target, policy, name, url, log)
+    except HttpResponseError as error:  # the split must not outlive a canary nobody judges
+        reason = f"Azure Monitor could not be read: {describe(error)}"
+    except KeyboardInterrupt:
+        reason = "interrupted before the end of its window"
     if reason is not None:
         return f"the canary failed: {reason}"
     log(f"canary passed ({signals.summary()}): promoting {name} to 100 %")
