@@ -75,5 +75,5 @@ def test_the_tenant_comes_from_the_token(monkeypatch):
 
 def test_the_metrics_port_must_not_be_the_public_port(monkeypatch):
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "s")
-    with pytest.raises(Exit, match=r"^azure.metrics_port=5000 must differ from azure.port: metrics stay off the public port$"):
+    with pytest.raises(OpsError, match=r"^azure.metrics_port=5000 must differ from azure.port: metrics stay off the public port$"):
         target_from_config(project_config(azure={"metrics_port": 5000}))
