@@ -96,7 +96,10 @@ def test_provision_dry_run_lists_what_it_would_create():
         (["deploy", "--image", "efreiprediction.azurecr.io/efreiprediris:latest"], "is a mutable tag: pass a digest reference"),
         (["deploy", "--min-replicas", "5", "--max-replicas", "2"], "azure.min_replicas=5 must be between 0 and azure.max_replicas=2"),
         (["deploy", "--canary", "100"], "--canary=100 must be a percentage of the traffic between 1 and 99"),
-        (["deploy", "--canary", "10", "--canary-window", "soon"], "--canary-window: duration 'soon' is not a positive number"),
+        (
+            ["deploy", "--canary", "10", "--canary-window", "soon"],
+            "--canary-window='soon' is not a duration: a number of seconds, or e.g. 30s",
+        ),
         (["deploy", "--api-keys-from-env", "NO_SUCH_VARIABLE"], "--api-keys-from-env NO_SUCH_VARIABLE: that environment variable is empty"),
     ],
 )

@@ -14,10 +14,10 @@ from invoke.exceptions import Exit
 
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container.image import git
+from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
-from prediris_ops.load.soak import parse_duration
 from prediris_ops.tasks.exits import task
 from prediris_ops.tasks.kubernetes import deploy_kubernetes
 
@@ -97,13 +97,6 @@ def _api_keys(variable: str | None, dry_run: bool) -> str | None:
     return keys
 
 
-def _seconds(value, flag: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as error:
-        raise Exit(f"--{flag}: {error}", code=2) from None
-
-
 def _canary_policy(c, azure, percent, window, check_every, max_error_percent, max_p95_ms):
     """Return the canary policy from the flags and azure.canary_* (None without --canary)."""
     if percent is None:
@@ -114,8 +107,8 @@ def _canary_policy(c, azure, percent, window, check_every, max_error_percent, ma
     section = c.azure
     return azure.canary.CanaryPolicy(
         percent=percent,
-        window=_seconds(window or section.canary_window, "canary-window"),
-        check_every=_seconds(check_every or section.canary_check_every, "canary-check-every"),
+        window=seconds(window or section.canary_window, "--canary-window", positive=True),
+        check_every=seconds(check_every or section.canary_check_every, "--canary-check-every", positive=True),
         max_error_percent=number(
             max_error_percent if max_error_percent is not None else section.canary_max_error_percent, float, "canary-max-error-percent"
         ),
