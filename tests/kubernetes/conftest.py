@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from prediris_ops.azure import registry
+from prediris_ops.core.paths import ROOT
 from prediris_ops.kubernetes import kubectl as k
 from tests.support.tools import require_program
 
 DATA = Path(__file__).parent / "data"
-ROOT = DATA.parents[2]
+
 DIGEST = "sha256:" + "ab" * 32
 REFERENCE = f"efreiprediction.azurecr.io/efreiprediris@{DIGEST}"
 

@@ -10,9 +10,9 @@ from invoke import MockContext, Result
 
 from prediris_ops.kubernetes import kubectl as k
 from prediris_ops.kubernetes import rollout
+from prediris_ops.kubernetes.deploy import workload
 from prediris_ops.kubernetes.errors import KubernetesError, SetupError
 from prediris_ops.kubernetes.layer import write_layer
-from prediris_ops.tasks.kubernetes import workload
 from tests.kubernetes.conftest import REFERENCE, invoke
 from tests.support.config import project_config
 from tests.support.servers import running_api

@@ -11,9 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
 from prediris_ops.checks.smoke import run_checks
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.localapi import free_port
 from prediris_ops.core.processes import stop, wait_http
 from prediris_ops.kubernetes import kubectl as k
@@ -54,7 +53,7 @@ def service_url(
     try:
         try:
             wait_http(f"http://127.0.0.1:{local}/health/live", 30, process=forward)
-        except Exit:
+        except OpsError:
             raise KubernetesError(f"kubectl port-forward to Service {namespace}/{name} did not answer: pass --url") from None
         yield f"http://127.0.0.1:{local}", False
     finally:

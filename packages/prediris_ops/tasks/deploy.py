@@ -18,8 +18,8 @@ from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
+from prediris_ops.kubernetes.deploy import deploy_kubernetes
 from prediris_ops.tasks.exits import task
-from prediris_ops.tasks.kubernetes import deploy_kubernetes
 
 PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 

@@ -1,4 +1,4 @@
-"""`invoke deploy --platform kubernetes`: the invoke layer over prediris_ops.kubernetes.
+"""`invoke deploy --platform kubernetes`: render the layer over an overlay, then print it or apply it.
 
 Settings: the kubernetes section of invoke.yaml, and the replica settings both platforms share (azure
 section: cpu, memory, port, min/max replicas, concurrency target, with the deploy task's flags).
@@ -6,15 +6,13 @@ section: cpu, memory, port, min/max replicas, concurrency target, with the deplo
 
 from pathlib import Path
 
-from invoke.exceptions import Exit
-
 from prediris_api.settings import Settings
 from prediris_ops.azure.target import target_from_config
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.paths import ROOT
 from prediris_ops.kubernetes import kubectl as k
 from prediris_ops.kubernetes import rollout
-from prediris_ops.kubernetes.errors import KubernetesError, SetupError
+from prediris_ops.kubernetes.errors import SetupError
 from prediris_ops.kubernetes.layer import Workload, write_layer
 
 # Renders valid manifests before the first push; clearly not a real image.
@@ -42,26 +40,22 @@ def deploy_kubernetes(c, *, reference: str | None, overlay: str | None, dry_run:
     overlay = overlay or str(section.overlay)
     build_dir = Path(section.build_dir)
     build_dir = build_dir if build_dir.is_absolute() else ROOT / build_dir
-    try:
-        if reference is None:
-            if not dry_run:
-                raise Exit(
-                    f"no pushed image recorded in {c.azure.push_record}: run `invoke push` (or pass --image <registry>/<image>@sha256:…)",
-                    code=2,
-                )
-            reference = f"{c.azure.registry}/{c.azure.image}@{PLACEHOLDER_DIGEST}"
-            print(f"# note: no image recorded in {c.azure.push_record} yet; rendering a placeholder digest")
-        layer = write_layer(overlay, build_dir, workload(c, **overrides), reference)
-        kubectl = k.find_kubectl(str(section.kubectl), section.get("context"))
-        if dry_run:
-            print(f"# kubectl kustomize {layer.relative_to(ROOT) if layer.is_relative_to(ROOT) else layer}", flush=True)
-            print(k.render(c, kubectl, layer), end="", flush=True)
-            return
-        if not k.kubeconfig_present():
-            raise SetupError(k.KUBECONFIG_HINT)
-        deployed = rollout.deploy(c, kubectl, layer, rollout_timeout=int(section.rollout_timeout), url=url)
-    except KubernetesError as error:
-        raise Exit(error.message, code=error.code) from None
+    if reference is None:
+        if not dry_run:
+            raise SetupError(
+                f"no pushed image recorded in {c.azure.push_record}: run `invoke push` (or pass --image <registry>/<image>@sha256:…)"
+            )
+        reference = f"{c.azure.registry}/{c.azure.image}@{PLACEHOLDER_DIGEST}"
+        print(f"# note: no image recorded in {c.azure.push_record} yet; rendering a placeholder digest")
+    layer = write_layer(overlay, build_dir, workload(c, **overrides), reference)
+    kubectl = k.find_kubectl(str(section.kubectl), section.get("context"))
+    if dry_run:
+        print(f"# kubectl kustomize {layer.relative_to(ROOT) if layer.is_relative_to(ROOT) else layer}", flush=True)
+        print(k.render(c, kubectl, layer), end="", flush=True)
+        return
+    if not k.kubeconfig_present():
+        raise SetupError(k.KUBECONFIG_HINT)
+    deployed = rollout.deploy(c, kubectl, layer, rollout_timeout=int(section.rollout_timeout), url=url)
     if deployed.url:
         print(
             f"deployed: deployment/{deployed.deployment} in {deployed.namespace} serves {deployed.url} — try:\n  {curl_line(deployed.url)}"
