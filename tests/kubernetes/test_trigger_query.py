@@ -11,14 +11,12 @@ import urllib.request
 
 import pytest
 import yaml
-from invoke import MockContext
-from invoke.exceptions import Exit
 
+from prediris_ops.core.errors import OptionError
 from prediris_ops.core.localapi import local_api
 from prediris_ops.kubernetes.trigger import trigger_query
-from prediris_ops.load.keda import QueryWatcher
+from prediris_ops.load.keda import QueryWatcher, keda_watcher
 from prediris_ops.observe import prometheus_api, stack
-from prediris_ops.tasks import perf as perf_tasks
 from tests.support.config import project_config
 from tests.support.polling import wait_for
 from tests.support.tools import free_port, require_program
@@ -146,22 +144,22 @@ def test_invoke_perf_polls_the_trigger_query_on_the_observe_prometheus_only_when
     base_url, prometheus = scraped_api
     # What `invoke observe --background` leaves for later tasks: its state file.
     stack.StackState("native", prometheus).save(tmp_path)
-    c = MockContext(config=project_config(perf={"replica_poll_seconds": 3}, observe={"state_dir": str(tmp_path)}))
-    watcher = perf_tasks.keda_watcher(c, None, base_url)
+    c = project_config(perf={"replica_poll_seconds": 3}, observe={"state_dir": str(tmp_path)})
+    watcher = keda_watcher(c, None, base_url)
     assert (watcher.prometheus_url, watcher.query, watcher.every_seconds) == (prometheus, trigger_query(), 3.0)
     assert f"KEDA: evaluating the ScaledObject's query on {prometheus} every 3 s: {trigger_query()}" in capsys.readouterr().out
 
     elsewhere = f"http://127.0.0.1:{free_port()}"
-    assert perf_tasks.keda_watcher(c, None, elsewhere) is None
+    assert keda_watcher(c, None, elsewhere) is None
     assert (
         f"KEDA: no line: {prometheus} does not scrape {elsewhere} (`invoke observe --api {elsewhere[7:]}` does)" in capsys.readouterr().out
     )
     # An explicit --prometheus (a cluster's, port-forwarded) is used as given, whatever it scrapes.
-    assert perf_tasks.keda_watcher(c, prometheus + "/", elsewhere).prometheus_url == prometheus
+    assert keda_watcher(c, prometheus + "/", elsewhere).prometheus_url == prometheus
 
     with pytest.raises(
-        Exit, match=r"--prometheus http://127.0.0.1:\d+ does not answer /-/ready: start it with `invoke observe --background`"
+        OptionError, match=r"--prometheus http://127.0.0.1:\d+ does not answer /-/ready: start it with `invoke observe --background`"
     ):
-        perf_tasks.keda_watcher(c, elsewhere, base_url)
+        keda_watcher(c, elsewhere, base_url)
     (tmp_path / stack.STATE_FILE).unlink()
-    assert perf_tasks.keda_watcher(c, None, base_url) is None, "no observe stack, no --prometheus: no KEDA line"
+    assert keda_watcher(c, None, base_url) is None, "no observe stack, no --prometheus: no KEDA line"
