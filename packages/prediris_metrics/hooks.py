@@ -5,15 +5,19 @@ The hooks are on every request's path, so they keep their state in one slot of t
 """
 
 from time import perf_counter
+from typing import cast
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.local import LocalProxy
 
 from prediris_metrics.metrics import UNMATCHED_ROUTE, PredirisMetrics
 
 METRICS_PATH = "/metrics"
 _STARTED = "prediris.started"
 _STATUS_TEXT = {code: str(code) for code in range(100, 600)}
+# Flask types `request` as the Request it stands for; the proxy's own method is what the hook needs.
+_REQUEST_PROXY = cast("LocalProxy[Request]", request)
 
 
 def init_app(app: Flask, metrics: PredirisMetrics) -> None:
@@ -21,13 +25,13 @@ def init_app(app: Flask, metrics: PredirisMetrics) -> None:
     in_flight = metrics.requests_in_flight
 
     @app.before_request
-    def _start():
+    def _start() -> None:
         request.environ[_STARTED] = perf_counter()
         in_flight.enter()
 
     @app.after_request
     def _record(response: Response) -> Response:
-        current = request._get_current_object()  # one context lookup instead of one per attribute
+        current = _REQUEST_PROXY._get_current_object()  # one context lookup instead of one per attribute
         started = current.environ.pop(_STARTED, None)
         if started is not None:
             in_flight.leave()
@@ -39,7 +43,7 @@ def init_app(app: Flask, metrics: PredirisMetrics) -> None:
         return response
 
     @app.teardown_request
-    def _finish(error):
+    def _finish(error: BaseException | None) -> None:
         # Only an error that escaped every handler skips after_request: count it as a 500.
         if request.environ.pop(_STARTED, None) is not None:
             in_flight.leave()
@@ -47,5 +51,5 @@ def init_app(app: Flask, metrics: PredirisMetrics) -> None:
             metrics.http_request(request.method, UNMATCHED_ROUTE if rule is None else rule.rule, "500").inc()
 
     @app.get(METRICS_PATH)
-    def prometheus_metrics():
+    def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)

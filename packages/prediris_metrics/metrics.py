@@ -6,6 +6,7 @@ so tests can bind them to their own `CollectorRegistry`; the service uses `defau
 """
 
 import threading
+from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
@@ -26,7 +27,7 @@ class InFlight:
     """Requests a Flask view is handling right now, read by the gauge at scrape time. Under prediris's
     own server the gauge reads the admission count instead (executing or queued)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.value = 0
 
@@ -104,11 +105,18 @@ class PredirisMetrics:
             ["model_name", "model_version", "sklearn_version", "trained_with_sklearn"],
             registry=registry,
         )
-        self._http_children: dict[tuple[str, str, str], object] = {}
-        self._duration_children: dict[tuple[str, str], object] = {}
+        self._http_children: dict[tuple[str, str, str], Counter] = {}
+        self._duration_children: dict[tuple[str, str], Histogram] = {}
         self._lock = threading.Lock()
 
-    def prepare(self, class_names, feature_names, invalid_reasons, shed_reasons, routes) -> None:
+    def prepare(
+        self,
+        class_names: Iterable[str],
+        feature_names: Iterable[str],
+        invalid_reasons: Iterable[str],
+        shed_reasons: Iterable[str],
+        routes: Iterable[tuple[str, str]],
+    ) -> None:
         """Pre-initialise the label values we know, so every series exists from the first scrape."""
         self.predictions_by_class = [self.predictions.labels(name) for name in class_names]
         self.out_of_range_by_feature = {name: self.out_of_range.labels(name) for name in feature_names}
@@ -121,7 +129,7 @@ class PredirisMetrics:
                 self.http_request(method, route, status)
             self.duration(method, route)
 
-    def http_request(self, method: str, route: str, status: str):
+    def http_request(self, method: str, route: str, status: str) -> Counter:
         """Return the request counter child, cached: `labels()` takes a lock and builds tuples."""
         key = (method, route, status)
         child = self._http_children.get(key)
@@ -135,7 +143,7 @@ class PredirisMetrics:
         self.shed_requests.labels(reason).inc()
         self.http_request(method, route, "503").inc()
 
-    def duration(self, method: str, route: str):
+    def duration(self, method: str, route: str) -> Histogram:
         """Return the duration histogram child, cached like `http_request`."""
         key = (method, route)
         child = self._duration_children.get(key)
