@@ -1,6 +1,6 @@
 """The Iris KNN model: train, evaluate, describe with a card, save and load with SHA-256 verification."""
 
-from prediris_model.artifact import CARD_FILE, MODEL_FILE, MODEL_NAME, LoadedModel, load, save
+from prediris_model.artifact import CARD_FILE, MODEL_FILE, MODEL_NAME, Classifier, LoadedModel, load, save
 from prediris_model.dataset import CLASS_NAMES, FEATURES, Feature
 from prediris_model.errors import ModelError, ModelIntegrityError, ModelNotFound, QualityGateFailed
 from prediris_model.training import TrainingConfig, TrainingResult, train
@@ -11,6 +11,7 @@ __all__ = [
     "FEATURES",
     "MODEL_FILE",
     "MODEL_NAME",
+    "Classifier",
     "Feature",
     "LoadedModel",
     "ModelError",

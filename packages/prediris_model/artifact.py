@@ -12,8 +12,10 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import joblib
+import numpy as np
 import sklearn
 
 from prediris_model.errors import ModelError, ModelIntegrityError, ModelNotFound
@@ -25,23 +27,33 @@ CARD_FILE = f"{MODEL_NAME}.json"
 log = logging.getLogger(__name__)
 
 
+class Classifier(Protocol):
+    """What the server uses of an unpickled estimator (checked by `load`)."""
+
+    classes_: np.ndarray
+
+    def predict(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class LoadedModel:
-    estimator: object
-    card: dict
+    estimator: Classifier
+    card: dict[str, Any]
     path: Path
     warnings: list[str] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
-        return self.card["sha256"]
+        return str(self.card["sha256"])
 
     @property
     def version(self) -> str:
-        return self.card["version"]
+        return str(self.card["version"])
 
 
-def save(result: TrainingResult, directory: str | os.PathLike) -> Path:
+def save(result: TrainingResult, directory: str | os.PathLike[str]) -> Path:
     """Write the estimator with `joblib.dump` and its card next to it; return the card's path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -58,7 +70,7 @@ def save(result: TrainingResult, directory: str | os.PathLike) -> Path:
     return card_path
 
 
-def read_card(directory: str | os.PathLike) -> dict:
+def read_card(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """Return the model card, or raise ModelNotFound with the command that creates it."""
     card_path = Path(directory) / CARD_FILE
     try:
@@ -72,7 +84,7 @@ def read_card(directory: str | os.PathLike) -> dict:
     return card
 
 
-def load(directory: str | os.PathLike, expected_sha256: str | None = None) -> LoadedModel:
+def load(directory: str | os.PathLike[str], expected_sha256: str | None = None) -> LoadedModel:
     """Verify the artifact against its card (and an optional pinned digest), then unpickle it."""
     directory = Path(directory)
     card = read_card(directory)
@@ -90,7 +102,7 @@ def load(directory: str | os.PathLike, expected_sha256: str | None = None) -> Lo
             f"{model_path} has sha256 {actual[:12]}… but PREDIRIS_MODEL_SHA256 pins {expected_sha256[:12]}…: "
             "refusing to unpickle it — deploy the pinned model or update the pin"
         )
-    notes = []
+    notes: list[str] = []
     trained_with = card.get("versions", {}).get("scikit-learn")
     if trained_with and trained_with != sklearn.__version__:
         notes.append(
@@ -112,7 +124,7 @@ def load(directory: str | os.PathLike, expected_sha256: str | None = None) -> Lo
     return LoadedModel(estimator=estimator, card=card, path=model_path, warnings=notes)
 
 
-def sha256_of(path: str | os.PathLike) -> str:
+def sha256_of(path: str | os.PathLike[str]) -> str:
     """Return the hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -3,6 +3,7 @@
 import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import joblib
 import numpy as np
@@ -31,11 +32,11 @@ class TrainingConfig:
 @dataclass
 class TrainingResult:
     estimator: KNeighborsClassifier
-    card: dict = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> float:
-        return self.card["metrics"]["test"]["accuracy"]
+        return float(self.card["metrics"]["test"]["accuracy"])
 
 
 def train(config: TrainingConfig = TrainingConfig()) -> TrainingResult:
@@ -102,7 +103,7 @@ def train(config: TrainingConfig = TrainingConfig()) -> TrainingResult:
     return TrainingResult(estimator=estimator, card=card)
 
 
-def evaluate(estimator, features: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate(estimator: KNeighborsClassifier, features: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Return accuracy, per-class precision/recall/F1/support and the confusion matrix."""
     predicted = estimator.predict(features)
     class_ids = list(range(len(CLASS_NAMES)))
@@ -126,5 +127,5 @@ def evaluate(estimator, features: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def _jsonable(params: dict) -> dict:
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value) for key, value in params.items()}
