@@ -1,11 +1,13 @@
 """The Flask application factory: settings, the verified model, codecs, metrics and routes."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
+from typing import Any
 
 import sklearn
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 import prediris_model
 from prediris_api.protocol import problems
@@ -24,7 +26,7 @@ _SETTING_NAMES = {item.name for item in fields(Settings)}
 SHED_REASONS = ("overloaded", "shutting-down")
 
 
-def create_app(test_config: Mapping | None = None) -> Flask:
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` may hold Settings fields (lower case), Flask keys (upper case),
     `settings` (a whole Settings) and `metrics` (a PredirisMetrics bound to a test registry)."""
     test_config = dict(test_config or {})
@@ -37,6 +39,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     # Flask answers 413 past this size; waitress's own limit is a larger backstop (see server.py).
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.config.update(test_config)
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: the one with these two settings
     app.json.sort_keys = False
     app.json.compact = True
 
@@ -61,7 +64,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     return app
 
 
-def _count_problem(metrics: PredirisMetrics):
+def _count_problem(metrics: PredirisMetrics) -> Callable[[Problem], None]:
     def count(problem: Problem) -> None:
         if problem.slug in SHED_REASONS:
             metrics.shed_requests.labels(problem.slug).inc()
@@ -79,7 +82,7 @@ def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask)
     routes = [
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         if rule.rule in ("/predict", "/health/live", "/health/ready", "/v2/models/<name>/infer")
     ]
     invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in SHED_REASONS]

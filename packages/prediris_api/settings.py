@@ -7,6 +7,7 @@ passes its own options through the same variables.
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -45,10 +46,10 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Read `PREDIRIS_<FIELD>` variables (and `PORT`), then apply explicit overrides."""
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict[str, Any] = {}
         if environ.get("PORT"):
             values["port"] = _convert("PORT", environ["PORT"], int)
         for item in fields(cls):
@@ -73,8 +74,9 @@ class Settings:
             raise SettingsError("PREDIRIS_MAX_QUEUE, PREDIRIS_RETRY_AFTER_SECONDS and PREDIRIS_SHUTDOWN_GRACE_SECONDS must not be negative")
 
 
-def _convert(name: str, raw: str, kind) -> object:
-    kind = {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
+def _convert(name: str, raw: str, kind: type | str) -> object:
+    if isinstance(kind, str):  # a field annotated with a string
+        kind = {"int": int, "float": float, "bool": bool, "str": str}[kind]
     if kind is bool:
         lowered = raw.strip().lower()
         if lowered in {"1", "true", "yes", "on"}:

@@ -22,5 +22,6 @@ def json_body(request: Request, max_bytes: int, require_media_type: bool = True)
         check_media_type(request.mimetype)
     length = environ.get("CONTENT_LENGTH", "")
     if length.isdigit() and int(length) <= max_bytes:
-        return environ["wsgi.input"].read(int(length))
+        body: bytes = environ["wsgi.input"].read(int(length))
+        return body
     return request.get_data(cache=False)

@@ -8,6 +8,7 @@ about Flask routing or scikit-learn.
 import json
 import math
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def check_media_type(mimetype: str | None) -> None:
     raise Problem("unsupported-media-type", f"Content-Type is {shown}; send the body as application/json")
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON value; send finite numbers")
 
 
@@ -41,7 +42,7 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
-def parse_json(body: bytes):
+def parse_json(body: bytes) -> Any:
     """Parse a UTF-8 JSON body (RFC 8259) strictly: no NaN/Infinity literals, bounded nesting."""
     try:
         text = body.decode("utf-8")
@@ -62,9 +63,9 @@ def parse_json(body: bytes):
 class _Errors:
     """Collects pointer/detail pairs; the first problem slug decides the status."""
 
-    def __init__(self):
-        self.items: list[dict] = []
-        self.slug: str | None = None
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+        self.slug = ""
 
     def add(self, slug: str, pointer: str, detail: str) -> None:
         self.slug = self.slug or slug
@@ -78,7 +79,7 @@ class _Errors:
             raise Problem(self.slug, f"{summary}: {self.items[0]['pointer']} {first}{more}", self.items)
 
 
-def _describe(value) -> str:
+def _describe(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -93,10 +94,10 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
-def _number(value, pointer: str, errors: _Errors) -> float:
+def _number(value: Any, pointer: str, errors: _Errors) -> float:
     kind = type(value)
     if kind is float:
-        number = value
+        number: float = value
     elif kind is int:
         try:
             number = float(value)
@@ -172,7 +173,7 @@ class PredictDecoder:
         errors.raise_if_any("invalid features")
         return PredictRequest(np.array((row,), dtype=np.float64), batch=False)
 
-    def _batch(self, rows: list, errors: _Errors) -> PredictRequest:
+    def _batch(self, rows: list[Any], errors: _Errors) -> PredictRequest:
         if len(rows) > self.max_rows:
             raise Problem(
                 "batch-too-large",
@@ -186,13 +187,13 @@ class PredictDecoder:
         errors.raise_if_any("invalid batch")
         return PredictRequest(np.array(decoded, dtype=np.float64), batch=True)
 
-    def _row(self, values: list, pointer: str, errors: _Errors) -> list[float]:
+    def _row(self, values: list[Any], pointer: str, errors: _Errors) -> list[float]:
         if len(values) != self.width:
             errors.add("invalid-shape", pointer, f"has {len(values)} values; expected {self.width} ({', '.join(self.feature_names)})")
             return [0.0] * self.width
         return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
 
-    def _named_row(self, values: dict, pointer: str, errors: _Errors) -> list[float]:
+    def _named_row(self, values: dict[str, Any], pointer: str, errors: _Errors) -> list[float]:
         for key in values:
             if key not in self._known:
                 errors.add("unknown-field", _pointer(pointer, key), f"is not a feature; the features are {', '.join(self.feature_names)}")
@@ -210,19 +211,19 @@ def _pointer(base: str, key: str) -> str:
     return f"{base}/{key.replace('~', '~0').replace('/', '~1')}"
 
 
-def _missing_x_detail(document: dict) -> str:
+def _missing_x_detail(document: dict[str, Any]) -> str:
     near = [key for key in document if key.strip().lower() in _ALIASES]
     if near:
         return f'"X" is required; found {json.dumps(near[0])} — did you mean "X"? (member names are case-sensitive)'
     return '"X" is required, e.g. {"X": [5.1, 3.5, 1.4, 0.2]}'
 
 
-def check_numbers(values: list, pointer: str, errors: _Errors) -> list[float]:
+def check_numbers(values: list[Any], pointer: str, errors: _Errors) -> list[float]:
     """Validate a flat list of feature values (used by the V2 codec)."""
     return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
 
 
-def dumps(document) -> bytes:
+def dumps(document: object) -> bytes:
     """Encode a reply compactly; NaN can never be produced by the model's probabilities."""
     return _ENCODER.encode(document).encode()
 
@@ -241,18 +242,19 @@ class PredictEncoder:
         self._single_keys = [dumps(name).decode() + ":" for name in class_names]
         self._single_tail = "}," + dumps({"model_version": model_version}).decode()[1:]
 
-    def row(self, label: int, proba: list[float]) -> dict:
+    def row(self, label: int, proba: list[float]) -> dict[str, Any]:
         return {
             "prediction": self.class_names[label],
             "class_id": label,
             "probabilities": dict(zip(self.class_names, proba, strict=True)),
         }
 
-    def encode(self, request: PredictRequest, labels: np.ndarray, proba: np.ndarray, warnings: list) -> bytes:
+    def encode(self, request: PredictRequest, labels: np.ndarray, proba: np.ndarray, warnings: list[dict[str, Any]]) -> bytes:
         label_list = labels.tolist()
         proba_list = proba.tolist()
         if not request.batch and not warnings:
             return self._encode_single(label_list[0], proba_list[0])
+        document: dict[str, Any]
         if request.batch:
             document = {
                 "predictions": [self.row(label, p) for label, p in zip(label_list, proba_list, strict=True)],

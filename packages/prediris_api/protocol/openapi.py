@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 description of every route, built from the same constants the code uses."""
 
+from typing import Any
+
 from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
 from prediris_model import MODEL_NAME
 
 
-def _problem_responses(*statuses: int) -> dict:
+def _problem_responses(*statuses: int) -> dict[str, Any]:
     descriptions = {
         400: "Invalid request",
         404: "Unknown route",
@@ -22,11 +24,11 @@ def _problem_responses(*statuses: int) -> dict:
     }
 
 
-def _json(schema_ref: str, description: str) -> dict:
+def _json(schema_ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
-def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max_rows: int, version: str) -> dict:
+def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max_rows: int, version: str) -> dict[str, Any]:
     """Return the OpenAPI document for a model with these features and classes."""
     width = len(feature_names)
     measurement = {"type": "number", "minimum": 0, "description": "A measurement in centimetres."}

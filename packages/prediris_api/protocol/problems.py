@@ -8,9 +8,10 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def type_uri(slug: str) -> str:
 class Problem(Exception):
     """An error answered as application/problem+json."""
 
-    def __init__(self, slug: str, detail: str, errors: list[dict] | None = None, headers: dict | None = None):
+    def __init__(self, slug: str, detail: str, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.type = PROBLEM_TYPES[slug]
         self.detail = detail
@@ -97,8 +98,8 @@ class Problem(Exception):
     def status(self) -> int:
         return self.type.status
 
-    def to_dict(self, instance: str | None = None) -> dict:
-        body = {"type": type_uri(self.slug), "title": self.type.title, "status": self.status, "detail": self.detail}
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": type_uri(self.slug), "title": self.type.title, "status": self.status, "detail": self.detail}
         if instance:
             body["instance"] = instance
         if self.errors:
@@ -118,7 +119,7 @@ def from_http_exception(error: HTTPException) -> Problem:
     """Translate werkzeug's routing and size errors into problems."""
     if error.code == 404:
         return Problem("not-found", f"no route for {request.path}; see /openapi.json for the routes")
-    if error.code == 405:
+    if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(sorted(error.valid_methods or []))
         return Problem(
             "method-not-allowed", f"{request.method} is not allowed on {request.path}; use {allowed}", headers={"Allow": allowed}
@@ -139,14 +140,14 @@ def init_app(app: Flask, on_problem: Callable[[Problem], None] | None = None) ->
         return problem_response(problem, request.path)
 
     @app.errorhandler(Problem)
-    def _problem(problem: Problem):
+    def _problem(problem: Problem) -> Response:
         return answer(problem)
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):
+    def _http(error: HTTPException) -> Response:
         return answer(from_http_exception(error))
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
+    def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(Problem("internal-error", "an unexpected error occurred; it was logged on the server"), request.path)

@@ -1,6 +1,7 @@
 """Open Inference Protocol V2 (KServe, MLServer, Triton) request decoding and response encoding."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def _bad(detail: str) -> Problem:
     return Problem("bad-request", detail)
 
 
-def decode_infer(document, width: int, max_rows: int) -> InferRequest:
+def decode_infer(document: Any, width: int, max_rows: int) -> InferRequest:
     """Decode `{"inputs": [{"name", "shape": [N, 4], "datatype": "FP32"|"FP64", "data": [...]}]}`."""
     if type(document) is not dict:
         raise _bad('the inference request must be a JSON object with an "inputs" member')
@@ -71,7 +72,7 @@ def decode_infer(document, width: int, max_rows: int) -> InferRequest:
     return InferRequest(matrix, _requested_outputs(document.get("outputs")), request_id)
 
 
-def _requested_outputs(outputs) -> tuple[str, ...]:
+def _requested_outputs(outputs: Any) -> tuple[str, ...]:
     if outputs is None:
         return ("predict",)
     if type(outputs) is not list or not outputs:
@@ -86,16 +87,16 @@ def _requested_outputs(outputs) -> tuple[str, ...]:
 
 
 def encode_infer(
-    request: InferRequest, labels: np.ndarray, proba: np.ndarray, *, model_name: str, model_version: str, warnings: list
+    request: InferRequest, labels: np.ndarray, proba: np.ndarray, *, model_name: str, model_version: str, warnings: list[dict[str, Any]]
 ) -> bytes:
     """Build the V2 inference response with the requested outputs."""
-    outputs = []
+    outputs: list[dict[str, Any]] = []
     for name in request.outputs:
         if name == "predict":
             outputs.append({"name": "predict", "shape": [len(labels)], "datatype": "INT64", "data": labels.astype(np.int64).tolist()})
         else:
             outputs.append({"name": "predict_proba", "shape": list(proba.shape), "datatype": "FP64", "data": proba.ravel().tolist()})
-    document = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
+    document: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
     if request.id is not None:
         document["id"] = request.id
     if warnings:

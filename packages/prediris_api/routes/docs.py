@@ -1,6 +1,6 @@
 """`GET /openapi.json` and `GET /problems/<slug>`: the API describes itself and its errors."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from prediris_api.protocol.openapi import build_spec
 from prediris_api.protocol.problems import PROBLEM_TYPES, Problem, type_uri
@@ -10,7 +10,7 @@ bp = Blueprint("docs", __name__)
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     spec = current_app.extensions.get("prediris_openapi")
     if spec is None:
         state = service()
@@ -20,7 +20,7 @@ def openapi():
 
 
 @bp.get("/problems/<slug>")
-def problem_type(slug: str):
+def problem_type(slug: str) -> Response:
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
         raise Problem("not-found", f"no problem type {slug!r}; the types are listed in /openapi.json")

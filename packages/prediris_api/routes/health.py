@@ -1,6 +1,6 @@
 """Liveness, readiness and the index: what probes and people call first."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from prediris_api.protocol.problems import Problem
 from prediris_api.service import service
@@ -10,13 +10,13 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/health/live")
-def live():
+def live() -> Response:
     """The process answers: restart it only when this fails."""
     return jsonify(status="live")
 
 
 @bp.get("/health/ready")
-def ready():
+def ready() -> Response:
     """Ready once the model is loaded and verified, until the process starts draining."""
     state = service()
     if not state.ready:
@@ -25,7 +25,7 @@ def ready():
 
 
 @bp.get("/")
-def index():
+def index() -> Response:
     state = service()
     return jsonify(
         name="prediris",

@@ -1,6 +1,6 @@
 """`GET /model`: the model card of the model being served."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from prediris_api.service import service
 
@@ -8,6 +8,6 @@ bp = Blueprint("model", __name__)
 
 
 @bp.get("/model")
-def model_card():
+def model_card() -> Response:
     state = service()
     return jsonify(state.runtime.card | {"runtime_warnings": state.runtime.loaded.warnings})

@@ -13,6 +13,6 @@ bp = Blueprint("predict", __name__)
 
 
 @bp.post("/predict")
-def predict():
+def predict() -> Response:
     state = service()
     return Response(state.predict(json_body(request, state.settings.max_body_bytes)), mimetype="application/json")

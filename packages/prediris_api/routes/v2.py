@@ -12,7 +12,7 @@ from prediris_api.protocol.bodies import json_body
 from prediris_api.protocol.codecs import parse_json
 from prediris_api.protocol.problems import Problem, from_http_exception
 from prediris_api.protocol.v2codec import decode_infer, encode_infer
-from prediris_api.service import service
+from prediris_api.service import Service, service
 from prediris_model import MODEL_NAME
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
@@ -28,18 +28,18 @@ def server_version() -> str:
 
 
 @bp.errorhandler(Problem)
-def _problem(problem: Problem):
+def _problem(problem: Problem) -> tuple[Response, int]:
     service().metrics.invalid_requests.labels(problem.slug).inc()
     return jsonify(error=problem.detail), problem.status
 
 
 @bp.errorhandler(HTTPException)
-def _http(error: HTTPException):
+def _http(error: HTTPException) -> tuple[Response, int]:
     problem = from_http_exception(error)
     return jsonify(error=problem.detail), problem.status
 
 
-def _model(name: str, version: str | None = None):
+def _model(name: str, version: str | None = None) -> Service:
     state = service()
     if name != MODEL_NAME or (version is not None and version != state.runtime.version):
         wanted = f"{name}" + (f" version {version}" if version else "")
@@ -48,24 +48,24 @@ def _model(name: str, version: str | None = None):
 
 
 @bp.get("")
-def server_metadata():
+def server_metadata() -> Response:
     return jsonify(name="prediris", version=server_version(), extensions=[])
 
 
 @bp.get("/health/live")
-def server_live():
+def server_live() -> Response:
     return jsonify(live=True)
 
 
 @bp.get("/health/ready")
-def server_ready():
+def server_ready() -> tuple[Response, int]:
     state = service()
     return jsonify(ready=state.ready), (200 if state.ready else 503)
 
 
 @bp.get("/models/<name>")
 @bp.get("/models/<name>/versions/<version>")
-def model_metadata(name: str, version: str | None = None):
+def model_metadata(name: str, version: str | None = None) -> Response:
     state = _model(name, version)
     runtime = state.runtime
     return jsonify(
@@ -89,14 +89,14 @@ def model_metadata(name: str, version: str | None = None):
 
 @bp.get("/models/<name>/ready")
 @bp.get("/models/<name>/versions/<version>/ready")
-def model_ready(name: str, version: str | None = None):
+def model_ready(name: str, version: str | None = None) -> tuple[Response, int]:
     state = _model(name, version)
     return jsonify(name=MODEL_NAME, ready=state.ready), (200 if state.ready else 503)
 
 
 @bp.post("/models/<name>/infer")
 @bp.post("/models/<name>/versions/<version>/infer")
-def infer(name: str, version: str | None = None):
+def infer(name: str, version: str | None = None) -> Response:
     state = _model(name, version)
     # V2 clients may omit Content-Type; a declared non-JSON type is refused.
     body = json_body(request, state.settings.max_body_bytes, require_media_type=False)

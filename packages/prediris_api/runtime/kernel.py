@@ -24,6 +24,7 @@ alone and in batches.
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
@@ -37,7 +38,7 @@ Counts = Callable[[np.ndarray], np.ndarray]
 TOLERANCE = 1e-10
 
 
-def build_kernel(estimator) -> Kernel | None:
+def build_kernel(estimator: KNeighborsClassifier) -> Kernel | None:
     """Return a verified `rows -> (labels, probabilities)` for `estimator`, or None with the reason logged."""
     reason = _unsupported(estimator)
     if reason is None:
@@ -86,7 +87,7 @@ def _answer_k(counts: np.ndarray, classes: np.ndarray, k: float) -> tuple[np.nda
     return classes[counts.argmax(axis=1)], counts / k
 
 
-def _sklearn_counts(estimator, search_routine) -> Counts:
+def _sklearn_counts(estimator: KNeighborsClassifier, search_routine: Any) -> Counts:
     """Label counts of the k nearest rows found by scikit-learn's own neighbour search."""
     fitted = estimator._fit_X
     labels_of_fitted = np.asarray(estimator._y, dtype=np.intp)
@@ -104,7 +105,7 @@ def _sklearn_counts(estimator, search_routine) -> Counts:
     return counts
 
 
-def _certified(estimator, sklearn_counts: Counts) -> Kernel:
+def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kernel:
     """Numpy distances where the k nearest set is certain; scikit-learn's search where it is not."""
     fitted = np.ascontiguousarray(estimator._fit_X)
     minus_twice_fitted_t = np.ascontiguousarray(-2.0 * fitted.T)  # exact: a power of two
@@ -132,7 +133,8 @@ def _certified(estimator, sklearn_counts: Counts) -> Kernel:
             settled = (band_classes.sum(axis=1) == 1) & np.isfinite(kth) & np.isfinite(tolerance)
             settled_counts = inside @ one_hot + (k - inside.sum(axis=1))[:, None] * band_classes
         counts[tied[settled]] = settled_counts[settled]
-        return tied[~settled]
+        unsettled: np.ndarray = tied[~settled]
+        return unsettled
 
     def kernel(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -156,7 +158,7 @@ def _certified(estimator, sklearn_counts: Counts) -> Kernel:
     return kernel
 
 
-def _unsupported(estimator) -> str | None:
+def _unsupported(estimator: KNeighborsClassifier) -> str | None:
     if type(estimator) is not KNeighborsClassifier:
         return f"{type(estimator).__name__} is not a KNeighborsClassifier"
     if estimator.weights != "uniform":
@@ -188,7 +190,7 @@ def _in_chunks(kernel: Kernel, rows: np.ndarray, size: int) -> tuple[np.ndarray,
     return np.concatenate([labels for labels, _ in parts]), np.concatenate([proba for _, proba in parts])
 
 
-def _verify(kernel: Kernel, estimator) -> str | None:
+def _verify(kernel: Kernel, estimator: KNeighborsClassifier) -> str | None:
     rows = probe_rows(estimator._fit_X)
     expected_labels = estimator.predict(rows)
     expected_proba = estimator.predict_proba(rows)

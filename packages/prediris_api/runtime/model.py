@@ -7,6 +7,7 @@ was measured to cost throughput with the fast kernel (docs/performance.md).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -23,7 +24,7 @@ class OutOfRange:
     low: float
     high: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "row": self.row,
             "feature": self.feature,

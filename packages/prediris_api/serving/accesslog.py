@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     """Log every request that Flask answers (the fast path logs its own, see fastpath.py)."""
 
     @app.before_request
-    def _start():
+    def _start() -> None:
         g.prediris_access_started = perf_counter()
 
     @app.after_request

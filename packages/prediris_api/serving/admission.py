@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from waitress.channel import HTTPChannel
 from waitress.task import ThreadedTaskDispatcher
 
 from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
@@ -48,7 +49,7 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
         super().__init__()
         self.limits = limits
         # Connections whose request was shed, waiting for the loop thread to answer them.
-        self._shed: deque = deque()
+        self._shed: deque[HTTPChannel] = deque()
         # Set by the server: run a callable on the event-loop thread soon (waitress's trigger).
         self.call_soon: Callable[[Callable[[], None]], None] | None = None
 
@@ -63,7 +64,7 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
         held = self.active_count + len(self.queue) + arriving
         return held, max(0, held - (len(self.threads) - self.stop_count))
 
-    def add_task(self, channel) -> None:
+    def add_task(self, channel: HTTPChannel) -> None:
         """Queue the channel's next request for a worker thread, or shed it when over the limits."""
         with self.lock:
             held, waiting = self._counts(arriving=1)  # as they would be with this request admitted
