@@ -2,6 +2,7 @@
 permission (which role, on what scope), quota or capacity, a registry name already taken,
 throttling that outlasted the retries, and anything else Azure refuses."""
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ def _code_and_message(error: HttpResponseError) -> tuple[str, str]:
     message = getattr(getattr(error, "error", None), "message", None) or ""
     if not code and error.response is not None:
         try:
-            body = error.response.json()
+            body = json.loads(error.response.text())
         except (ValueError, TypeError):
             body = {}
         inner = body.get("error", body) if isinstance(body, dict) else {}
@@ -98,7 +99,7 @@ def describe(error: BaseException, location: str = "") -> str:
             "lower azure.max_replicas, or ask for more quota (portal: Subscriptions → Usage + quotas)"
         )
     if status == 429:
-        retry_after = error.response.headers.get("Retry-After") if error.response is not None else None
+        retry_after = getattr(error.response, "headers", {}).get("Retry-After")
         wait = f"{retry_after} s" if retry_after else "a few minutes"
         return (
             f"Azure throttled {where} (HTTP 429 {code}) and {RETRIES} retries honouring Retry-After did not clear it: "

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.appcontainers import models as app_models
-from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters  # the client's API version
 from azure.mgmt.containerregistry import models as registry_models
 from azure.mgmt.loganalytics import models as workspace_models
 from azure.mgmt.msi.models import Identity
@@ -103,7 +103,9 @@ def provision(clients: AzureClients, target: AzureTarget, log: Log = print) -> l
     created = registry is None
     if created:
         sku = registry_models.Sku(name=target.registry_sku)
-        new_registry = registry_models.Registry(location=location, sku=sku, tags=TAGS, admin_user_enabled=False)
+        new_registry = registry_models.Registry(
+            location=location, sku=sku, tags=TAGS, properties=registry_models.RegistryProperties(admin_user_enabled=False)
+        )
         clients.registries.registries.begin_create(group, target.registry_name, new_registry).result()
     report.append(_report(log, "container registry", created, target.registry))
 
@@ -114,7 +116,9 @@ def provision(clients: AzureClients, target: AzureTarget, log: Log = print) -> l
             group,
             target.workspace,
             workspace_models.Workspace(
-                location=location, tags=TAGS, sku=workspace_models.WorkspaceSku(name="PerGB2018"), retention_in_days=30
+                location=location,
+                tags=TAGS,
+                properties=workspace_models.WorkspaceProperties(sku=workspace_models.WorkspaceSku(name="PerGB2018"), retention_in_days=30),
             ),
         ).result()
     report.append(_report(log, "log workspace", created, target.workspace))

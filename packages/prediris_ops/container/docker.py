@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prediris_ops.core.errors import OpsError
 
@@ -126,7 +127,7 @@ class ImageInfo:
     reference: str
     id: str
     size_bytes: int
-    config: Mapping[str, object]
+    config: Mapping[str, Any]
 
     @property
     def size_mb(self) -> float:

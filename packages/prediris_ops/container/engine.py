@@ -118,7 +118,7 @@ def start_engine(
     with open(log_path, "ab") as log:
         # Its own session: a Ctrl-C in the terminal reaches the tests, not the engine mid-write.
         process = subprocess.Popen(
-            [*wrapper, shutil.which("dockerd"), *dockerd_args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*wrapper, shutil.which("dockerd") or "dockerd", *dockerd_args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -19,8 +20,8 @@ from prediris_ops.core.errors import OpsError
 
 # The image's interpreter: Debian bookworm's python3 on x86_64. Markers are evaluated for it, not the host.
 IMAGE_PYTHON = "3.11"
-IMAGE_ENVIRONMENT = {
-    **default_environment(),
+IMAGE_ENVIRONMENT: dict[str, str] = {
+    **cast("dict[str, str]", default_environment()),  # a TypedDict whose values are all strings
     "implementation_name": "cpython",
     "os_name": "posix",
     "platform_machine": "x86_64",
@@ -105,7 +106,7 @@ def read_lock(path: Path) -> dict[str, str]:
 
 def read_lock_text(text: str) -> dict[str, str]:
     """Return {canonical name: version} from a lock file's text."""
-    pins = {}
+    pins: dict[str, str] = {}
     for line in text.splitlines():
         match = PIN.match(line.strip())
         if match:

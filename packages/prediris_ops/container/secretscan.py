@@ -77,7 +77,9 @@ def _files(archive: tarfile.TarFile, prefix: str) -> Iterator[tuple[str, bytes]]
             with tarfile.open(fileobj=archive.extractfile(member)) as layer:
                 yield from _files(layer, f"{prefix}{member.name}:")
         else:
-            yield f"{prefix}{member.name}", archive.extractfile(member).read()
+            content = archive.extractfile(member)
+            if content is not None:  # None only for what is not a regular file
+                yield f"{prefix}{member.name}", content.read()
 
 
 def scan_image_archive(path: Path, wanted: dict[str, bytes]) -> list[Finding]:

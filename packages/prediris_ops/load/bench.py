@@ -289,7 +289,7 @@ def machine() -> dict:
 def ratios(points: list[Point], subject: str = "prediris") -> dict:
     """Compute the issue's ratios of `subject` (prediris or one of its variants) from points of this run."""
     by = {(point.subject, point.connections, point.rows_per_request): point for point in points}
-    result = {}
+    result: dict[str, float | None] = {}
     loaded = by.get((subject, max((p.connections for p in points), default=0), 1))
     floor = by.get(("floor", loaded.connections, 1)) if loaded else None
     naive = by.get(("naive", loaded.connections, 1)) if loaded else None

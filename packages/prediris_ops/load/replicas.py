@@ -111,8 +111,8 @@ class ScaleOut:
 
 def scale_out(seconds: list[Second], observed: bool = True) -> ScaleOut | None:
     """Summarise the replica curve: start, peak, and how long after load started it rose."""
-    values = [(item.second, item.replicas if observed else item.model_replicas) for item in seconds]
-    values = [(second, count) for second, count in values if count is not None]
+    counts = [(item.second, item.replicas if observed else item.model_replicas) for item in seconds]
+    values = [(second, count) for second, count in counts if count is not None]
     if not values:
         return None
     start = values[0][1]

@@ -61,9 +61,10 @@ class SamplesLog:
         return [sample for row in rows if (sample := self._sample(row)) is not None]
 
     def _sample(self, row: list[str]) -> Sample | None:
-        if len(row) != len(self._columns):
+        columns = self._columns
+        if columns is None or len(row) != len(columns):
             return None
-        fields = dict(zip(self._columns, row, strict=True))
+        fields = dict(zip(columns, row, strict=True))
         try:
             return Sample(int(fields["timeStamp"]), int(fields["elapsed"]), fields["success"] == "true", int(fields.get("allThreads") or 0))
         except (KeyError, ValueError):
@@ -99,7 +100,7 @@ def read_summary(artifacts: Path) -> Summary:
     try:
         with open(csv_path, newline="") as stream:
             overall = next(row for row in csv.DictReader(stream) if row["label"] == "")
-        duration = float(ET.parse(xml_path).getroot().findtext("TestDuration"))  # noqa: S314 (written by our own Taurus run)
+        duration = float(ET.parse(xml_path).getroot().findtext("TestDuration") or "")  # noqa: S314 (written by our own Taurus run)
     except (OSError, StopIteration, KeyError, TypeError, ValueError, ET.ParseError) as error:
         raise OpsError(
             f"Taurus left no final statistics in {artifacts} ({type(error).__name__}: {error}); see bzt.log there", code=1

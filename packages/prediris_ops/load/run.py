@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prediris_ops.core.errors import OpsError
-from prediris_ops.load.jmeter import choose_jmeter
+from prediris_ops.load.jmeter import choose_jmeter, default_cache_dir
 from prediris_ops.load.keda import QueryWatcher, add_keda, keda_summary
 from prediris_ops.load.progress import Progress
 from prediris_ops.load.replicas import ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
@@ -97,7 +97,7 @@ def run_load_test(c, options: PerfOptions) -> Report:
     folder = options.report_dir
     jmeter = None
     if options.executor == "jmeter":
-        jmeter = choose_jmeter(options.jmeter_home, options.jmeter_cache, say=lambda line: print(line, flush=True))
+        jmeter = choose_jmeter(options.jmeter_home, options.jmeter_cache or default_cache_dir(), say=lambda line: print(line, flush=True))
     config = overrides(
         root=options.root,
         profile=profile,

@@ -102,7 +102,7 @@ def apply_overrides(criteria: Iterable[Criterion], overrides: SloOverrides) -> l
     result = []
     seen = set()
     for given in criteria:
-        value, _, unit = wanted.get(given.subject, (None, None, None))
+        value, _, unit = wanted.get(given.subject, (None, "", _number))
         changed = given if value is None else replace(given, threshold=unit(value))
         if overrides.window_seconds is not None and changed.window_seconds:
             changed = replace(changed, window_seconds=overrides.window_seconds)

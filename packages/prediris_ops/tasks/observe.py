@@ -51,7 +51,7 @@ def observe(
         compose=compose,
     )
     session.refuse_second_stack(options.state_dir)
-    if compose:
+    if programs is None:
         state = session.start_compose(c.config, options, run)
     else:
         session.say_now(f"observe: {programs[0]} and {programs[1]}, natively; state in {session.shown(options.state_dir)}")
