@@ -15,6 +15,7 @@ so the admitted ones keep their latency however many clients arrive.
 """
 
 import json
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
 
 OVERLOADED = "overloaded"
 SHED_STATUS = "503 Service Unavailable"
+# How long starting the workers may wait for each to be ready for its first request.
+WORKERS_READY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,22 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
         self._shed: deque[HTTPChannel] = deque()
         # Set by the server: run a callable on the event-loop thread soon (waitress's trigger).
         self.call_soon: Callable[[Callable[[], None]], None] | None = None
+
+    def set_thread_count(self, count: int) -> None:
+        """Set the number of workers; new ones are ready for work on return (or after WORKERS_READY_SECONDS).
+
+        Waitress counts a new worker as busy until it first waits: admitting requests before then
+        would count them against workers that hold nothing, and shed the first requests after start.
+        """
+        with self.lock:
+            starting = count > len(self.threads) - self.stop_count
+        super().set_thread_count(count)
+        deadline = time.monotonic() + WORKERS_READY_SECONDS
+        while starting and time.monotonic() < deadline:
+            with self.lock:
+                if self.active_count <= len(self.queue):
+                    return
+            time.sleep(0.001)
 
     def in_flight(self) -> tuple[int, int]:
         """Return (requests in flight, of which waiting for a worker thread)."""
