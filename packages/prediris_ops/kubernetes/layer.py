@@ -83,7 +83,7 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
         {"name": "PREDIRIS_SHUTDOWN_GRACE_SECONDS", "value": f"{workload.shutdown_grace_seconds:g}"},
     ]
     resources = {"cpu": workload.cpu_quantity, "memory": workload.memory}
-    deployment = [
+    deployment: list[dict] = [
         {"op": "replace", "path": f"{container}/resources", "value": {"requests": resources, "limits": dict(resources)}},
         {"op": "replace", "path": f"{container}/ports/0/containerPort", "value": workload.port},
         {"op": "replace", "path": f"{container}/env", "value": env},
@@ -91,7 +91,7 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
         {"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": workload.termination_grace_seconds},
     ]
     trigger = "/spec/triggers/0/metadata"
-    scaled_object = [
+    scaled_object: list[dict] = [
         {"op": "replace", "path": "/spec/minReplicaCount", "value": workload.min_replicas},
         {"op": "replace", "path": "/spec/maxReplicaCount", "value": workload.max_replicas},
         {"op": "replace", "path": f"{trigger}/threshold", "value": str(workload.concurrency_target)},

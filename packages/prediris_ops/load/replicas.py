@@ -11,11 +11,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from azure.core.exceptions import AzureError
 
 from prediris_ops.load.periodic import Periodic
 from prediris_ops.load.results import Second
+
+# A reading's value: a replica count, or a query's value.
+Value = TypeVar("Value", int, float)
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,12 @@ class ReplicaWatcher:
             self.problems.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
 
 
-def latest_at(seconds: list[Second], points: list[tuple[float, float]]) -> list[float | None]:
+def latest_at(seconds: list[Second], points: list[tuple[float, Value]]) -> list[Value | None]:
     """Return, for each second, the value of the latest (epoch, value) point read before its end (points are sparse)."""
     ordered = sorted(points)
-    index, current, values = 0, None, []
+    index = 0
+    current: Value | None = None
+    values: list[Value | None] = []
     for item in seconds:
         while index < len(ordered) and ordered[index][0] < item.epoch + 1:
             current = ordered[index][1]

@@ -197,7 +197,7 @@ def draw(report: Report, folder: Path) -> Path:
         modelled = [item.model_replicas for item in seconds]
         replicas_axis.step(x, modelled, where="post", color="0.5", linestyle="--", linewidth=1, label=report.rule.label())
     if report.keda is not None:
-        _draw_keda(report, x, bottom, replicas_axis)
+        _draw_keda(report.keda, report.seconds, x, bottom, replicas_axis)
     replicas_axis.axhline(
         report.rule.max_replicas, color="black", linestyle=":", linewidth=1, label=f"max replicas ({report.rule.max_replicas})"
     )
@@ -223,9 +223,8 @@ def draw(report: Report, folder: Path) -> Path:
     return path
 
 
-def _draw_keda(report: Report, x: list[int], bottom, replicas_axis) -> None:
+def _draw_keda(keda: dict, seconds: list[Second], x: list[int], bottom, replicas_axis) -> None:
     """Draw the KEDA query's measured values (dots) and the replicas KEDA would ask for (dashed)."""
-    keda, seconds = report.keda, report.seconds
     polled = [(item.second, item.keda_value) for item in seconds if item.keda_value is not None]
     # Dots at each second's latest poll: measured by the real Prometheus, on the in-flight axis.
     bottom.plot(

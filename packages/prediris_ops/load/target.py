@@ -80,8 +80,9 @@ def target_api(config: Mapping, target: str | None, report_dir: Path, watch_repl
 
 @contextmanager
 def _plain_target(config: Mapping, target: str | None, report_dir: Path, default: str | None = None):
-    if target or default:
-        yield (target or default).rstrip("/")
+    given = target or default
+    if given:
+        yield given.rstrip("/")
         return
     running = api_settings(config).base_url
     if answers(running + "/health/ready"):
