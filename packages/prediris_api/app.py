@@ -59,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     problems.init_app(app, on_problem=_count_problem(metrics))
     _describe_model(metrics, runtime, app)
     if settings.wsgi_fast_path:
-        app.wsgi_app = PredictFastPath(app, app.wsgi_app)
+        app.wsgi_app = PredictFastPath(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
     log.info("model %s version %s loaded and verified from %s", loaded.card["name"], runtime.version, loaded.path)
     return app
 

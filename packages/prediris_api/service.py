@@ -7,7 +7,7 @@ import numpy as np
 from flask import current_app
 
 from prediris_api.protocol.codecs import PredictDecoder, PredictEncoder
-from prediris_api.runtime.model import ModelRuntime
+from prediris_api.runtime.model import ModelRuntime, OutOfRange
 from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics
 
@@ -41,7 +41,7 @@ class Service:
         self.record_predictions(labels, out_of_range)
         return reply
 
-    def record_predictions(self, labels: np.ndarray, out_of_range: list) -> None:
+    def record_predictions(self, labels: np.ndarray, out_of_range: list[OutOfRange]) -> None:
         """Count predicted rows per class, rows per request and out-of-range feature values."""
         metrics = self.metrics
         by_class = metrics.predictions_by_class
@@ -58,4 +58,5 @@ class Service:
 
 def service() -> Service:
     """Return the Service of the current Flask app."""
-    return current_app.extensions[EXTENSION]
+    state: Service = current_app.extensions[EXTENSION]
+    return state

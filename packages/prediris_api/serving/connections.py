@@ -17,7 +17,10 @@ import socket
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from threading import Event
+from typing import Any
 
+from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
@@ -36,7 +39,7 @@ LINGER_READ_BYTES = 65536
 class TimedParser(HTTPRequestParser):
     """Waitress's request parser, remembering when the request's first byte arrived."""
 
-    def __init__(self, adj):
+    def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
         self.started = time.monotonic()
 
@@ -44,7 +47,7 @@ class TimedParser(HTTPRequestParser):
 class GuardedTask(WSGITask):
     """Run the app, unless the request was shed; while draining, close the connection after it."""
 
-    def execute(self):
+    def execute(self) -> None:
         reason = getattr(self.request, "prediris_shed", None)
         if reason is not None:
             server = self.channel.server
@@ -59,14 +62,15 @@ class GuardedTask(WSGITask):
             return
         super().execute()
 
-    def build_response_header(self):
+    def build_response_header(self) -> bytes:
         # Decided when the reply starts, so requests already in flight at the stop close too.
         if self.channel.server.draining.is_set() and len(self.channel.requests) <= 1:
             self.set_close_on_finish()
-        return super().build_response_header()
+        header: bytes = super().build_response_header()
+        return header
 
 
-def waitress_problem(code: int, body: str, adj) -> Problem:
+def waitress_problem(code: int, body: str, adj: Adjustments) -> Problem:
     """Translate one of waitress's own errors (by status code) into our problem."""
     if code == 413:
         return Problem("body-too-large", f"the body is larger than the limit of {adj.max_request_body_size} bytes")
@@ -82,7 +86,7 @@ def waitress_problem(code: int, body: str, adj) -> Problem:
 class ProblemErrorTask(ErrorTask):
     """Answer waitress's parse and size errors as problem+json (and close, as waitress does)."""
 
-    def execute(self):
+    def execute(self) -> None:
         error = self.request.error
         problem = waitress_problem(error.code, error.body, self.channel.adj)
         self.channel.server.on_problem(problem)
@@ -103,7 +107,7 @@ class PredirisChannel(HTTPChannel):
     # When set (monotonic seconds), the connection is closing: we sent our last byte and only read.
     linger_deadline = 0.0
 
-    def handle_close(self):
+    def handle_close(self) -> None:
         """Close as nginx's lingering close does: send FIN, then read and drop what the client still sends.
 
         Closing a socket with unread input makes the kernel answer with a reset, and a reset destroys
@@ -120,20 +124,21 @@ class PredirisChannel(HTTPChannel):
         self.will_close = self.close_when_flushed = False
         return None
 
-    def close_now(self):
+    def close_now(self) -> None:
         """Close the socket at once."""
         self.linger_deadline = self.linger_deadline or time.monotonic()
         super().handle_close()
 
-    def readable(self):
+    def readable(self) -> bool:
         return True if self.linger_deadline else super().readable()
 
-    def writable(self):
+    def writable(self) -> bool:
         return False if self.linger_deadline else super().writable()
 
-    def handle_read(self):
+    def handle_read(self) -> None:
         if not self.linger_deadline:
-            return super().handle_read()
+            super().handle_read()
+            return
         try:
             data = self.socket.recv(LINGER_READ_BYTES)
         except OSError:
@@ -149,8 +154,18 @@ class Listener(TcpWSGIServer):
     channel_class = PredirisChannel
 
     def __init__(
-        self, application, socket_map, *, dispatcher, adj, sockinfo, draining, limits: Limits, on_problem: Callable, on_shed: Callable
-    ):
+        self,
+        application: Any,
+        socket_map: dict[int, Any],
+        *,
+        dispatcher: Any,
+        adj: Adjustments,
+        sockinfo: Any,
+        draining: Event,
+        limits: Limits,
+        on_problem: Callable[[Problem], None],
+        on_shed: Callable[[str, str, str], None],
+    ) -> None:
         self.draining = draining
         self.limits = limits
         self.on_problem = on_problem
@@ -158,7 +173,7 @@ class Listener(TcpWSGIServer):
         self.on_shed = on_shed
         super().__init__(application, socket_map, dispatcher=dispatcher, adj=adj, sockinfo=sockinfo)
 
-    def handle_accept(self):
+    def handle_accept(self) -> None:
         """Accept every connection waiting (up to a batch), not one per turn of the loop as waitress does.
 
         A turn of the loop costs time in proportion to the open connections: accepting one per
@@ -172,7 +187,7 @@ class Listener(TcpWSGIServer):
             if len(self.active_channels) == before:  # nothing left to accept (or a failed accept)
                 return
 
-    def maintenance(self, now):
+    def maintenance(self, now: float) -> None:
         """Close idle connections (waitress), and those stalled mid-request past the channel timeout."""
         super().maintenance(now)
         now = time.monotonic()

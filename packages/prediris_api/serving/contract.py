@@ -9,10 +9,11 @@ the test suite with the name that changed instead of misbehaving under load.
 
 import inspect
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import import_module
 from importlib.metadata import version
+from typing import Any
 
 # The waitress release the names and signatures below were read from.
 TESTED_VERSION = "3.0.2"
@@ -79,7 +80,7 @@ def names_by_class() -> dict[str, set[str]]:
     """Return every name of the contract grouped by what owns it: `waitress.module.Class`, or the module."""
     grouped: dict[str, set[str]] = {}
 
-    def add(target: str, names) -> None:
+    def add(target: str, names: Iterable[str] | None) -> None:
         module, _, path = target.partition(":")
         if names is None:  # a signature target: its last part is the name, the rest its owner
             owner, _, last = path.rpartition(".")
@@ -96,7 +97,7 @@ def names_by_class() -> dict[str, set[str]]:
     return grouped
 
 
-def _resolve(target: str):
+def _resolve(target: str) -> Any:
     module, _, dotted = target.partition(":")
     found = import_module(module)
     for part in dotted.split("."):
@@ -105,7 +106,7 @@ def _resolve(target: str):
 
 
 @contextmanager
-def _instances() -> Iterator[dict]:
+def _instances() -> Iterator[dict[str, Any]]:
     """Build one live object of each class we reach into: a server on a free port, a channel on a socketpair."""
     from waitress.adjustments import Adjustments  # noqa: PLC0415 - only the check needs live objects
     from waitress.channel import HTTPChannel  # noqa: PLC0415
@@ -115,7 +116,7 @@ def _instances() -> Iterator[dict]:
 
     with ExitStack() as stack:
         adj = Adjustments(host="127.0.0.1", port=0)
-        socket_map: dict = {}
+        socket_map: dict[int, Any] = {}
         dispatcher = ThreadedTaskDispatcher()
         server = TcpWSGIServer(lambda environ, start_response: [], socket_map, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
         stack.callback(server.close)

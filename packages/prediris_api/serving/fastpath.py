@@ -18,7 +18,9 @@ no hook is ever bypassed; `PREDIRIS_WSGI_FAST_PATH=false` turns it off outright.
 
 import io
 import logging
+from collections.abc import Callable, Iterable
 from time import perf_counter
+from typing import Any
 
 from flask import Flask
 
@@ -36,7 +38,7 @@ _HEADERS = "application/json"
 class PredictFastPath:
     """WSGI callable: answer well-formed `POST /predict` requests, hand everything else to `flask_app`."""
 
-    def __init__(self, flask_app: Flask, wsgi_app):
+    def __init__(self, flask_app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.flask_app = flask_app
         self.wsgi_app = wsgi_app
         self.service = flask_app.extensions[EXTENSION]
@@ -49,7 +51,7 @@ class PredictFastPath:
         self._enabled: bool | None = None
         self._access_log = False
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST" or not self.enabled():
             return self.wsgi_app(environ, start_response)
         length = environ.get("CONTENT_LENGTH", "")
@@ -90,7 +92,9 @@ class PredictFastPath:
             unknown = sorted(
                 f"{function.__module__}.{function.__qualname__}" for function in hooks if function.__module__ not in KNOWN_HOOKS
             )
-            rule = next((rule for rule in self.flask_app.url_map.iter_rules() if rule.rule == ROUTE and "POST" in rule.methods), None)
+            rule = next(
+                (rule for rule in self.flask_app.url_map.iter_rules() if rule.rule == ROUTE and "POST" in (rule.methods or ())), None
+            )
             self._access_log = any(function.__module__ == accesslog.__name__ for function in hooks)
             self._enabled = not unknown and rule is not None and rule.endpoint == "predict.predict"
             if unknown:

@@ -19,7 +19,10 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
+from flask import Flask
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from werkzeug.exceptions import HTTPException
@@ -28,9 +31,9 @@ from prediris_api.app import _count_problem, create_app
 from prediris_api.service import EXTENSION
 from prediris_api.serving import accesslog
 from prediris_api.serving.admission import AdmissionDispatcher, Limits
-from prediris_api.serving.connections import Listener
+from prediris_api.serving.connections import Listener, PredirisChannel
 from prediris_api.settings import Settings, SettingsError
-from prediris_metrics.metrics import UNMATCHED_ROUTE
+from prediris_metrics.metrics import UNMATCHED_ROUTE, PredirisMetrics
 from prediris_model import ModelError
 
 log = logging.getLogger("prediris")
@@ -46,7 +49,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def waitress_options(settings: Settings) -> dict:
+def waitress_options(settings: Settings) -> dict[str, Any]:
     """Return the waitress settings derived from ours."""
     return {
         "host": settings.host,
@@ -75,12 +78,12 @@ def waitress_options(settings: Settings) -> dict:
 class Server:
     """The listening sockets, the worker pool with admission control, and the drain on stop."""
 
-    def __init__(self, app, settings: Settings):
+    def __init__(self, app: Flask, settings: Settings) -> None:
         service = app.extensions[EXTENSION]
         metrics = service.metrics
         self.settings = settings
         self.draining = service.draining
-        self.socket_map: dict = {}
+        self.socket_map: dict[int, Any] = {}
         self.adjustments = Adjustments(**waitress_options(settings))
         self.dispatcher = AdmissionDispatcher(Limits(settings.max_in_flight, settings.max_queue, settings.retry_after_seconds))
         self.listeners = [
@@ -106,13 +109,13 @@ class Server:
         self._stop_requested = False
         self._hurry = False
 
-    def stop(self, signum=None, frame=None) -> None:
+    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Start draining (safe in a signal handler); a second call stops without waiting."""
         self._hurry = self._stop_requested
         self._stop_requested = True
         self.draining.set()
 
-    def connections(self) -> list:
+    def connections(self) -> list[PredirisChannel]:
         """Return the open client connections."""
         return [channel for listener in self.listeners for channel in list(listener.active_channels.values())]
 
@@ -178,7 +181,7 @@ class Server:
                 channel.handle_close()
 
 
-def _count_shed(app, metrics) -> Callable[[str, str, str], None]:
+def _count_shed(app: Flask, metrics: PredirisMetrics) -> Callable[[str, str, str], None]:
     """Return on_shed(method, path, reason): count a shed request under its route template, as the hooks do."""
     routes = app.url_map.bind("localhost")  # used on the event-loop thread only
 
@@ -193,7 +196,7 @@ def _count_shed(app, metrics) -> Callable[[str, str, str], None]:
     return count
 
 
-def build_server(settings: Settings, app=None) -> Server:
+def build_server(settings: Settings, app: Flask | None = None) -> Server:
     """Create (but do not run) the server for `app` (by default, create_app)."""
     app = app if app is not None else create_app({"settings": settings})
     if settings.access_log:
