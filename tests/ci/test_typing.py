@@ -6,14 +6,13 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from prediris_ops.checks.lint import LINTERS
+from prediris_ops.core.paths import ROOT
 from tests.support.tools import missing
 
-ROOT = Path(__file__).resolve().parents[2]
 MYPY = next(linter for linter in LINTERS if linter.name == "mypy")
 PACKAGES = sorted(path.parent.name for path in (ROOT / "packages").glob("*/__init__.py"))
 
