@@ -4,7 +4,7 @@ from prediris_api.serving.admission import AdmissionDispatcher, Limits
 
 
 def test_started_workers_are_waiting_for_work_so_nothing_counts_as_in_flight():
-    dispatcher = AdmissionDispatcher(Limits(max_in_flight=1, max_queue=0, retry_after_seconds=1), on_shed=print)
+    dispatcher = AdmissionDispatcher(Limits(max_in_flight=1, max_queue=0, retry_after_seconds=1))
     try:
         dispatcher.set_thread_count(2)
         # Waitress counts a worker as busy until it first waits: had set_thread_count returned
