@@ -140,9 +140,9 @@ def judge(
         sleep(policy.check_every)
         for _ in range(policy.probes_per_check):
             latency, failure = probe(probe_url)
-            if failure is None:
+            if latency is not None:  # probe returns exactly one of the two
                 signals.latencies_ms.append(latency)
-            else:
+            elif failure is not None:
                 signals.failed_probes.append(failure)
         signals.requests, signals.errors = revision_requests(metrics_client, target, revision, since)
         elapsed = time.monotonic() - started

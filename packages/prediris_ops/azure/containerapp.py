@@ -137,9 +137,8 @@ def resource_json(resource) -> str:
 
 def traffic_patch(weights: list[models.TrafficWeight]) -> models.ContainerApp:
     """Return the PATCH body that sets the ingress traffic weights and nothing else."""
-    return models.ContainerApp(
-        properties=models.ContainerAppProperties(configuration=models.Configuration(ingress=models.Ingress(traffic=weights)))
-    )
+    # A JSON merge patch: only the traffic (the model's keyword form would also demand a location).
+    return models.ContainerApp({"properties": {"configuration": {"ingress": {"traffic": [weight.as_dict() for weight in weights]}}}})
 
 
 def to_revision(name: str, weight: int) -> models.TrafficWeight:

@@ -52,7 +52,7 @@ def _workload_profile(target: AzureTarget) -> app_models.WorkloadProfile:
 
 
 def _check_workload_profile(environment: app_models.ManagedEnvironment, target: AzureTarget) -> None:
-    names = [profile.name.lower() for profile in environment.properties.workload_profiles or []]
+    names = [profile.name.lower() for profile in (environment.properties.workload_profiles if environment.properties else None) or []]
     if target.workload_profile.lower() not in names:
         kind = f"has the workload profiles {names}" if names else "is Consumption-only (no workload profiles)"
         raise AzureError(

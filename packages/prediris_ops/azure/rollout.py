@@ -24,6 +24,7 @@ from prediris_ops.azure.containerapp import (
     API_KEYS_SECRET,
     container_app,
     resource_json,
+    revision_suffix,
     to_latest,
     to_revision,
     traffic_patch,
@@ -94,7 +95,7 @@ def plan(
     keys = f"<${api_keys_from}>" if api_keys_from else None  # never read: the dry run shows where the keys come from
     traffic = [to_revision(SERVING_NOW, 100)] if policy else None
     resource = container_app(target, image, git_sha, api_keys=keys, traffic=traffic)
-    revision = f"{target.app}--{resource.properties.template.revision_suffix}"
+    revision = f"{target.app}--{revision_suffix(target, image, git_sha, api_keys=keys is not None)}"
     keys_line = (
         f"API keys: ${api_keys_from} → the Container Apps secret {API_KEYS_SECRET} → env PREDIRIS_API_KEYS (secretRef)"
         if api_keys_from
@@ -125,9 +126,15 @@ def _revisions(clients: AzureClients, target: AzureTarget) -> list[models.Revisi
     return list(clients.apps.container_apps_revisions.list_revisions(target.resource_group, target.app))
 
 
+def _traffic(revision: models.Revision) -> int:
+    """Return the traffic weight of an active revision, 0 for an inactive one."""
+    props = revision.properties
+    return (props.traffic_weight or 0) if props is not None and props.active else 0
+
+
 def _serving(revisions: list[models.Revision]) -> models.Revision | None:
-    live = [r for r in revisions if r.properties.active and (r.properties.traffic_weight or 0) > 0]
-    return max(live, key=lambda r: r.properties.traffic_weight, default=None)
+    live = [r for r in revisions if _traffic(r) > 0]
+    return max(live, key=_traffic, default=None)
 
 
 def _smoke(url: str, log: Log) -> str | None:
@@ -253,7 +260,7 @@ def deploy(
     """Create or update the app to run `image`, check the new revision (as a canary with `policy`), roll back on failure."""
     group, app_api = target.resource_group, clients.apps.container_apps
     desired = container_app(target, image, git_sha, api_keys=api_keys)
-    name = f"{target.app}--{desired.properties.template.revision_suffix}"
+    name = f"{target.app}--{revision_suffix(target, image, git_sha, api_keys=api_keys is not None)}"
     try:
         current = app_api.get(group, target.app)
     except ResourceNotFoundError:
@@ -265,8 +272,9 @@ def deploy(
     unchanged = (
         current is not None
         and _same(without_secret_values(wanted, shown=None), current.as_dict())
-        and previous is not None
-        and previous.lower() == name.lower()
+        and serving is not None
+        and serving.properties is not None
+        and (serving.name or "").lower() == name.lower()
         and _text(serving.properties.health_state).lower() in HEALTHY
         and _secrets_match(clients, target, wanted)
     )
@@ -285,8 +293,8 @@ def deploy(
             + (f" (serving now: {previous})" if previous else " (no revision serves traffic yet)")
             + (f", a canary of {policy.percent} %" if policy else "")
         )
-        if policy is not None:  # the new revision starts without traffic
-            desired.properties.configuration.ingress.traffic = [to_revision(previous, 100)]
+        if policy is not None and previous is not None:  # the new revision starts without traffic
+            desired = container_app(target, image, git_sha, api_keys=api_keys, traffic=[to_revision(previous, 100)])
         app = _wait_operation(app_api.begin_create_or_update(group, target.app, desired), f"app {target.app}", log)
         revision = clients.apps.container_apps_revisions.get_revision(group, target.app, name)
         if not revision.properties.active:  # the same revision again, after a rollback deactivated it
@@ -297,7 +305,7 @@ def deploy(
     fqdn = app.properties.configuration.ingress.fqdn if app.properties.configuration and app.properties.configuration.ingress else None
     url = smoke_url or (f"{target.ingress_scheme}://{fqdn}" if fqdn else "")
     reason = None if unchanged else wait_for_revision(clients, target, name, log)
-    if reason is None and policy is not None:
+    if reason is None and policy is not None and previous is not None:  # a canary always has a previous revision (checked above)
         reason = _run_canary(clients, target, policy, name, previous, log)
     elif reason is None:
         if not url:
@@ -312,7 +320,7 @@ def deploy(
         raise AzureError(f"deploy of {name} failed: {reason}; {done}")
     if not unchanged:
         for revision in revisions:
-            if revision.properties.active and revision.name.lower() != name.lower():
+            if revision.properties is not None and revision.properties.active and revision.name and revision.name.lower() != name.lower():
                 clients.apps.container_apps_revisions.deactivate_revision(group, target.app, revision.name)
                 log(f"deactivated {revision.name} (no traffic)")
     return Rollout(name, url, previous, changed=not unchanged)
