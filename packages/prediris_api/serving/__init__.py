@@ -6,15 +6,15 @@ read from waitress 3.0.2, `setup.cfg` pins waitress to that minor version (`~=3.
 any of them that an upgrade removes or reshapes. What each is used for:
 
 - waitress.task.ThreadedTaskDispatcher (admission.py: shed before a request is queued):
-  add_task, set_thread_count, shutdown, __init__; its state lock, queue, queue_cv, active_count,
-  threads, stop_count.
+  add_task, set_thread_count, shutdown, __init__; its state lock, queue, queue_cv, threads,
+  stop_count; and what its workers and shutdown call on a queued item: service(), cancel().
 - waitress.task.Task / waitress.task.WSGITask (connections.py: shed replies, drain's close):
   __init__, execute, build_response_header, set_close_on_finish, write; the task's channel,
   request, status, response_headers, complete, content_length, close_on_finish.
 - waitress.task.ErrorTask (connections.py: waitress's own refusals as problem+json): execute.
 - waitress.channel.HTTPChannel (connections.py: per-connection behaviour): the class attributes
   task_class, error_task_class, parser_class; __init__, handle_close, handle_read, readable,
-  writable, service; the connection's server, adj, socket, connected, requests, request,
+  writable, service, cancel; the connection's server, adj, socket, connected, requests, request,
   requests_lock (held while add_task runs), total_outbufs_len, will_close, close_when_flushed.
 - waitress.parser.HTTPRequestParser (connections.py: time a request from its first byte):
   __init__, received; the request's path, command, error.

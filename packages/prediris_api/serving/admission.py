@@ -15,7 +15,6 @@ so the admitted ones keep their latency however many clients arrive.
 """
 
 import json
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
 
 OVERLOADED = "overloaded"
 SHED_STATUS = "503 Service Unavailable"
-# How long starting the workers may wait for each to be ready for its first request.
-WORKERS_READY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,28 @@ def shed_reply(reason: str, retry_after_seconds: int, instance: str | None) -> t
     return [("Content-Type", PROBLEM_MEDIA_TYPE), ("Retry-After", str(retry_after_seconds))], body
 
 
+class Admitted:
+    """An admitted connection in the workers' queue: serviced (or cancelled) once, then released."""
+
+    __slots__ = ("channel", "release")
+
+    def __init__(self, channel: HTTPChannel, release: Callable[[], None]):
+        self.channel = channel
+        self.release = release
+
+    def service(self) -> None:
+        try:
+            self.channel.service()
+        finally:
+            self.release()
+
+    def cancel(self) -> None:
+        try:
+            self.channel.cancel()
+        finally:
+            self.release()
+
+
 class AdmissionDispatcher(ThreadedTaskDispatcher):
     """Waitress's worker pool with bounded admission; shed requests are answered on the loop thread."""
 
@@ -53,24 +72,14 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
         self.limits = limits
         # Connections whose request was shed, waiting for the loop thread to answer them.
         self._shed: deque[HTTPChannel] = deque()
+        # Requests admitted and not yet serviced: queued, or held by a worker thread.
+        self._held = 0
         # Set by the server: run a callable on the event-loop thread soon (waitress's trigger).
         self.call_soon: Callable[[Callable[[], None]], None] | None = None
 
-    def set_thread_count(self, count: int) -> None:
-        """Set the number of workers; new ones are ready for work on return (or after WORKERS_READY_SECONDS).
-
-        Waitress counts a new worker as busy until it first waits: admitting requests before then
-        would count them against workers that hold nothing, and shed the first requests after start.
-        """
+    def _release(self) -> None:
         with self.lock:
-            starting = count > len(self.threads) - self.stop_count
-        super().set_thread_count(count)
-        deadline = time.monotonic() + WORKERS_READY_SECONDS
-        while starting and time.monotonic() < deadline:
-            with self.lock:
-                if self.active_count <= len(self.queue):
-                    return
-            time.sleep(0.001)
+            self._held -= 1
 
     def in_flight(self) -> tuple[int, int]:
         """Return (requests in flight, of which waiting for a worker thread)."""
@@ -78,9 +87,9 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
             return self._counts()
 
     def _counts(self, arriving: int = 0) -> tuple[int, int]:
-        # A request is either queued or held by an awake (active) thread; momentarily a thread
-        # that just finished counts too, which errs on the safe side.
-        held = self.active_count + len(self.queue) + arriving
+        # Counted here, from admission until a worker has serviced it: waitress's own active_count
+        # also counts a worker that is starting or has just finished, which would shed requests.
+        held = self._held + arriving
         return held, max(0, held - (len(self.threads) - self.stop_count))
 
     def add_task(self, channel: HTTPChannel) -> None:
@@ -89,7 +98,8 @@ class AdmissionDispatcher(ThreadedTaskDispatcher):
             held, waiting = self._counts(arriving=1)  # as they would be with this request admitted
             admit = held <= self.limits.max_in_flight and waiting <= self.limits.max_queue
             if admit:
-                self.queue.append(channel)
+                self._held += 1
+                self.queue.append(Admitted(channel, self._release))
                 self.queue_cv.notify()
                 return
             # add_task runs with the channel's requests_lock held, so the reply cannot be written

@@ -36,6 +36,7 @@ SIGNATURES = {
     "waitress.channel:HTTPChannel.readable": "(self)",
     "waitress.channel:HTTPChannel.writable": "(self)",
     "waitress.channel:HTTPChannel.service": "(self)",
+    "waitress.channel:HTTPChannel.cancel": "(self)",
     "waitress.parser:HTTPRequestParser.__init__": "(self, adj)",
     "waitress.parser:HTTPRequestParser.received": "(self, data)",
     "waitress.server:TcpWSGIServer.__init__": (
@@ -57,7 +58,7 @@ CLASS_ATTRIBUTES = {
 
 # Instance attributes we read or write, on live objects built by `_instances()`.
 INSTANCE_ATTRIBUTES = {
-    "waitress.task:ThreadedTaskDispatcher": ("lock", "queue", "queue_cv", "active_count", "threads", "stop_count"),
+    "waitress.task:ThreadedTaskDispatcher": ("lock", "queue", "queue_cv", "threads", "stop_count"),
     "waitress.server:TcpWSGIServer": ("active_channels", "_map", "adj", "trigger", "accepting", "effective_host", "effective_port"),
     "waitress.channel:HTTPChannel": (
         "server",
