@@ -120,3 +120,7 @@ def test_pages_refer_to_modules_that_exist():
 
 def _module_paths(text: str) -> list[str]:
     return re.findall(r"`(prediris_(?:api|ops|model|metrics)/[\w/]+\.py)`", text)
+
+
+def test_a_cell_shows_angle_brackets_and_pipes_as_text_and_keeps_code_spans():
+    assert tables._cell("write build/perf/<time>/ | or `perf/<name>.yml`") == "write build/perf/&lt;time&gt;/ \\| or `perf/<name>.yml`"

@@ -27,11 +27,16 @@ class DocsError(Exception):
     """A page asks for a table that cannot be built; the message names the page's fix."""
 
 
-def _cell(text: object) -> str:
-    """Make text safe inside one Markdown table cell: one line, no bare `|`, no `<...>` read as HTML."""
-    pieces = " ".join(str(text).split()).replace("|", "\\|").split("`")
-    # Even pieces are outside code spans, where `<time>` would be an HTML tag.
+def _text(text: object) -> str:
+    """Make text one Markdown line whose `<...>` outside code spans is shown, not read as an HTML tag."""
+    pieces = " ".join(str(text).split()).split("`")
+    # Odd pieces are inside code spans, where Markdown shows < and > as they are.
     return "`".join(piece if index % 2 else piece.replace("<", "&lt;").replace(">", "&gt;") for index, piece in enumerate(pieces))
+
+
+def _cell(text: object) -> str:
+    """Make text safe inside one Markdown table cell."""
+    return _text(text).replace("|", "\\|")
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
@@ -97,7 +102,7 @@ def tasks_table(collection: Collection | None = None) -> str:
     entries = task_options(collection or load_collection())
     parts = [_table(("task", "what it does"), [(f"[`invoke {name}`](#invoke-{name})", summary) for name, summary, _ in entries])]
     for name, summary, options in entries:
-        parts.append(f"### invoke {name}\n\n{summary}\n")
+        parts.append(f"### invoke {name}\n\n{_text(summary)}")
         if options:
             parts.append(_table(("option", "help"), [(f"`{flags}`", text) for flags, text in options]))
         else:
