@@ -129,41 +129,54 @@ def layout_table(packages: Path = ROOT / "packages") -> str:
     return _table(("package", "what it holds", "modules"), rows)
 
 
+def _target(name: str, value: float | None) -> tuple[str, str]:
+    """Return a ratio's target and its verdict ("—" for a ratio without target or value)."""
+    if name not in TARGETS or value is None:
+        return "—", "—"
+    op, bound = TARGETS[name]
+    return f"`{op} {bound}`", "ok" if verdicts({name: value})[name] else "below target"
+
+
+def _ratios_table(computed: dict) -> str:
+    rows = [(f"`{name}`", value, *_target(name, value)) for name, value in computed.items()]
+    return _table(("ratio", "value", "target", "verdict"), rows)
+
+
+# The columns of a bench point, as (title, key in the JSON, format); a column no point has is left out.
+BENCH_COLUMNS = (
+    ("server", "subject", "{}"),
+    ("connections", "connections", "{}"),
+    ("rows", "rows_per_request", "{}"),
+    ("req/s", "requests_per_s", "{:.1f}"),
+    ("rows/s", "rows_per_s", "{:.1f}"),
+    ("p50 ms", "p50_ms", "{:.3f}"),
+    ("p99 ms", "p99_ms", "{:.3f}"),
+    ("errors", "errors", "{}"),
+    ("cpu %", "server_cpu_percent", "{:.1f}"),
+    ("requests per CPU second", "requests_per_cpu_s", "{:.0f}"),
+    ("rss MiB", "server_rss_mb", "{:.1f}"),
+    ("rows/call", "rows_per_model_call", "{:.2f}"),
+)
+
+
 def bench_table(bench_json: Path) -> str:
     """The points, ratios and memory check of one `invoke bench` JSON document."""
     try:
         document = json.loads(bench_json.read_text())
     except (OSError, ValueError) as error:
         raise DocsError(f"cannot read the bench figures {bench_json}: {error}; copy build/bench/latest.json there") from None
-    points = [
-        (
-            point["subject"],
-            point["connections"],
-            point["rows_per_request"],
-            f"{point['requests_per_s']:.1f}",
-            f"{point['rows_per_s']:.1f}",
-            f"{point['p50_ms']:.3f}",
-            f"{point['p99_ms']:.3f}",
-            point["errors"],
-            f"{point['server_cpu_percent']:.1f}",
-            f"{point['server_rss_mb']:.1f}",
-            "—" if point["rows_per_model_call"] is None else f"{point['rows_per_model_call']:.2f}",
-        )
-        for point in document["points"]
-    ]
-    header = ("server", "connections", "rows", "req/s", "rows/s", "p50 ms", "p99 ms", "errors", "cpu %", "rss MiB", "rows/call")
-    marks = verdicts(document["ratios"])
-    ratios = [
-        (f"`{name}`", value, f"{TARGETS[name][0]} {TARGETS[name][1]}", "ok" if marks.get(name) else "below target")
-        for name, value in document["ratios"].items()
-    ]
+    shown = [column for column in BENCH_COLUMNS if any(point.get(column[1]) is not None for point in document["points"])]
+    points = [tuple("—" if point.get(key) is None else form.format(point[key]) for _, key, form in shown) for point in document["points"]]
     machine = document["machine"]
     parts = [
         f"Measured {document['started_at']} on {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
         f"load average {', '.join(map(str, machine['load_average']))}; {document['config']['duration']:g} s per point.",
-        _table(header, points),
-        _table(("ratio", "value", "target", "verdict"), ratios),
+        _table(tuple(title for title, _, _ in shown), points),
+        _ratios_table(document["ratios"]),
     ]
+    for name, computed in document.get("variants", {}).items():
+        parts.append(f"A/B variant `{name}`, measured in the same run:")
+        parts.append(_ratios_table(computed))
     memory = document.get("memory")
     if memory:
         before, after = memory["rss_before_mb"], memory["rss_after_mb"]
