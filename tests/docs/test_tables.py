@@ -7,9 +7,11 @@ import subprocess
 from dataclasses import fields
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from prediris_api.protocol.problems import PROBLEM_TYPES
 from prediris_api.settings import Settings
+from prediris_metrics import PredirisMetrics
 from prediris_ops.core.paths import ROOT
 from prediris_ops.docs import tables
 from prediris_ops.docs.hooks import expand
@@ -134,3 +136,12 @@ def _module_paths(text: str) -> list[str]:
 
 def test_a_cell_shows_angle_brackets_and_pipes_as_text_and_keeps_code_spans():
     assert tables._cell("write build/perf/<time>/ | or `perf/<name>.yml`") == "write build/perf/&lt;time&gt;/ \\| or `perf/<name>.yml`"
+
+
+def test_the_metrics_page_lists_exactly_the_declared_metrics():
+    registry = CollectorRegistry()
+    PredirisMetrics(registry)
+    declared = {(family.name + ("_total" if family.type == "counter" else ""), family.type) for family in registry.collect()}
+    page = (DOCS / "metrics.md").read_text()
+    documented = set(re.findall(r"^\| `(prediris_\w+)` \| (counter|gauge|histogram)", page, re.MULTILINE))
+    assert documented == declared
