@@ -10,8 +10,8 @@ import ast
 import copy
 import importlib.util
 import json
-from collections.abc import Callable
-from dataclasses import MISSING, fields
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
 from invoke import Collection
@@ -39,7 +39,7 @@ def _cell(text: object) -> str:
     return _text(text).replace("|", "\\|")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -55,8 +55,10 @@ def setting_variable(name: str) -> str:
     return f"PREDIRIS_{name.upper()}"
 
 
-def _default(item) -> str:
-    value = item.default if item.default is not MISSING else item.default_factory()
+def _default(item: Field[object]) -> str:
+    value = item.default
+    if value is MISSING:
+        return "(required)"
     if value in ("", None):
         return "(none)"
     if isinstance(value, bool):
@@ -78,12 +80,14 @@ def settings_table() -> str:
 def load_collection(tasks_file: Path = ROOT / "tasks.py") -> Collection:
     """Import the repository's tasks.py and return its collection `ns`."""
     spec = importlib.util.spec_from_file_location("prediris_repository_tasks", tasks_file)
+    if spec is None or spec.loader is None:
+        raise DocsError(f"cannot import the tasks of {tasks_file}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ns
 
 
-def task_options(collection: Collection) -> list[tuple[str, str, list[tuple[str, str]]]]:
+def task_options(collection: Collection) -> list[tuple[str, str, list[tuple[str, str | None]]]]:
     """Return (name, one-line help, [(flags, help)]) per task, as `invoke --help TASK` shows them."""
     result = []
     for name in sorted(collection.task_names):
