@@ -56,3 +56,9 @@ def test_the_package_long_description_is_the_readme():
     config.read(ROOT / "setup.cfg")
     assert config["metadata"]["long_description"] == "file: README.md"
     assert config["metadata"]["long_description_content_type"] == "text/markdown"
+
+
+def test_the_manual_home_page_shows_the_same_two_commands():
+    home = (ROOT / "docs" / "index.md").read_text()
+    for command in first_commands():
+        assert command in home
