@@ -74,6 +74,6 @@ LINTERS: list[Linter] = [
         required=False,
         program="node",
     ),
-    # The manual (issue 12): a strict MkDocs build, so a broken link or a page missing from the nav fails.
+    # The manual: a strict MkDocs build, so a broken link or a page missing from the nav fails.
     Linter("mkdocs build --strict", lambda root: site.build_argv(root / "build" / "site", root / "mkdocs.yml"), program="mkdocs"),
 ]

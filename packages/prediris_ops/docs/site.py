@@ -4,12 +4,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from prediris_ops.core.errors import OptionError
 from prediris_ops.core.paths import ROOT
 
 CONFIG = ROOT / "mkdocs.yml"
 
 
-class DocsToolMissing(Exception):
+class DocsToolMissing(OptionError):
     """MkDocs or its theme is not installed."""
 
 
@@ -17,7 +18,7 @@ def require_mkdocs() -> None:
     """Refuse early, with the fix, when MkDocs or the Material theme is missing."""
     absent = [name for name, module in (("mkdocs", "mkdocs"), ("mkdocs-material", "material")) if importlib.util.find_spec(module) is None]
     if absent:
-        raise DocsToolMissing(f"{' and '.join(absent)} not installed: pip install -e '.[docs]' (also in '.[dev]')")
+        raise DocsToolMissing(f"docs: {' and '.join(absent)} not installed: pip install -e '.[docs]' (also in '.[dev]')")
 
 
 def build_argv(site_dir: Path, config: Path = CONFIG) -> list[str]:

@@ -19,11 +19,12 @@ from invoke.parser import ParserContext
 
 from prediris_api.protocol.problems import PROBLEM_TYPES, type_uri
 from prediris_api.settings import Settings
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.bench import TARGETS, verdicts
 
 
-class DocsError(Exception):
+class DocsError(OpsError):
     """A page asks for a table that cannot be built; the message names the page's fix."""
 
 

@@ -1,11 +1,9 @@
 """`invoke docs`: build the manual (docs/, mkdocs.yml) strictly, or serve it locally while you edit it."""
 
-from invoke import task
-from invoke.exceptions import Exit
-
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import run_in
-from prediris_ops.docs.site import DocsToolMissing, build_argv, require_mkdocs, serve_argv
+from prediris_ops.docs.site import build_argv, require_mkdocs, serve_argv
+from prediris_ops.tasks.exits import task
 
 
 @task(
@@ -17,10 +15,7 @@ from prediris_ops.docs.site import DocsToolMissing, build_argv, require_mkdocs, 
 )
 def docs(c, serve=False, address=None, site_dir=None):
     """Build the manual with `mkdocs build --strict` (a broken link fails), or serve it with --serve."""
-    try:
-        require_mkdocs()
-    except DocsToolMissing as error:
-        raise Exit(f"docs: {error}", code=2) from None
+    require_mkdocs()
     if serve:
         address = address or c.docs.address
         print(f"docs: serving http://{address}/ (Ctrl-C stops)", flush=True)
