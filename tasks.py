@@ -5,7 +5,7 @@ Run `invoke --list` for a one-line help of each task, `invoke --help TASK` for i
 
 from invoke import Collection
 
-from prediris_ops.tasks import bench, checks, deploy, image, model, observe, perf, pipeline, serve, soak
+from prediris_ops.tasks import bench, checks, deploy, docs, image, model, observe, perf, pipeline, serve, soak
 
 ns = Collection(
     model.train,
@@ -24,4 +24,5 @@ ns = Collection(
     perf.perf,
     soak.soak,
     bench.bench,
+    docs.docs,
 )

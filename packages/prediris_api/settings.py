@@ -6,7 +6,7 @@ passes its own options through the same variables.
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -14,36 +14,48 @@ class SettingsError(ValueError):
     """An environment variable that cannot be used; the message names it and the expected form."""
 
 
+def setting(default: Any, doc: str, **options: Any) -> Any:
+    """Declare a setting with its default and the one line the manual's configuration table shows."""
+    return field(default=default, metadata={"doc": doc}, **options)
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 5000
+    host: str = setting("127.0.0.1", "Interface to listen on (the image sets 0.0.0.0).")
+    port: int = setting(5000, "TCP port; PREDIRIS_PORT wins over PORT (what Azure Container Apps and Cloud Run set).")
     # Waitress worker threads. Every thread competes for the GIL: 8 keeps the tail short under
     # overload (README, "Reliability") and is as fast as 4 or 16 at 100 clients ("Performance").
-    threads: int = 8
+    threads: int = setting(8, "Waitress worker threads.")
     # Open connections waitress accepts; well above the design load of 100 concurrent clients.
-    connection_limit: int = 1000
-    model_dir: str = "models"
-    model_sha256: str = ""
-    max_body_bytes: int = 64 * 1024
-    max_batch_rows: int = 1000
+    connection_limit: int = setting(1000, "Open connections accepted (waitress's default, 100, stalls at 100 clients).")
+    model_dir: str = setting("models", "Folder holding iris-knn.joblib and its card iris-knn.json.")
+    model_sha256: str = setting("", "Pin the model's SHA-256: any other file is refused before it is unpickled.")
+    max_body_bytes: int = setting(64 * 1024, "Larger request bodies get 413 body-too-large.")
+    max_batch_rows: int = setting(1000, "Larger batches get 413 batch-too-large.")
     # "auto": the fast exact kernel, used once verified equal to predict/predict_proba (kernel.py);
     # "public": always call scikit-learn's predict and predict_proba.
-    model_kernel: str = "auto"
+    model_kernel: str = setting(
+        "auto",
+        "auto: the fast exact kernel, once verified equal to the model at start; public: always scikit-learn's predict/predict_proba.",
+    )
     # Admission control (see admission.py): requests the replica holds at once, executing or waiting
     # for a worker thread, and of those the ones waiting; beyond either, 503 at once. 128 admits the
     # design load of 100 busy clients without shedding; the queue bound binds only with more threads.
-    max_in_flight: int = 128
-    max_queue: int = 256
-    retry_after_seconds: int = 1
+    max_in_flight: int = setting(
+        128, "Requests in the replica, executing or waiting for a thread; the next one gets 503 overloaded at once."
+    )
+    max_queue: int = setting(256, "Of those, requests waiting for a worker thread.")
+    retry_after_seconds: int = setting(1, "The Retry-After of a shed request, in seconds.")
     # Seconds to finish in-flight requests after SIGTERM (Azure waits 30 s before SIGKILL).
-    shutdown_grace_seconds: float = 20.0
+    shutdown_grace_seconds: float = setting(20.0, "Seconds to drain after SIGTERM before exiting.")
     # Seconds a connection may stay idle or stall mid-request before waitress closes it.
-    channel_timeout_seconds: int = 30
-    access_log: bool = False
+    channel_timeout_seconds: int = setting(30, "Idle connections, and requests not fully received after this many seconds, are closed.")
+    access_log: bool = setting(False, "One JSON access-log line per request.")
     # Answer well-formed POST /predict requests without Flask (serving/fastpath.py); same replies.
-    wsgi_fast_path: bool = True
-    log_level: str = "INFO"
+    wsgi_fast_path: bool = setting(
+        True, "Answer well-formed POST /predict requests without Flask, with the same replies; false: Flask answers every request."
+    )
+    log_level: str = setting("INFO", "Log level.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -1,3 +1,3 @@
-"""What the invoke tasks drive, one folder per concern (core, container, azure, load, observe, checks…);
-tasks/ is the invoke layer over them, which alone turns the project's errors (core.errors) into Exit.
-Nothing in the service imports this."""
+"""What the invoke tasks drive, one folder per concern (core, container, azure, kubernetes, load, observe,
+checks, docs…); tasks/ is the invoke layer over them, which alone turns the project's errors (core.errors)
+into Exit. Nothing in the service imports this."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prediris_ops.checks import cilint
+from prediris_ops.docs import site
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,6 @@ LINTERS: list[Linter] = [
         required=False,
         program="node",
     ),
+    # The manual: a strict MkDocs build, so a broken link or a page missing from the nav fails.
+    Linter("mkdocs build --strict", lambda root: site.build_argv(root / "build" / "site", root / "mkdocs.yml"), program="mkdocs"),
 ]
