@@ -25,12 +25,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 COPY requirements/runtime.lock /tmp/runtime.lock
-# Exactly the locked distributions, as wheels (no compiler in the image, nothing unlisted pulled in).
+# Exactly the locked distributions, as wheels (no compiler in the image, nothing unlisted pulled in),
+# each checked against the lock's SHA-256 (--require-hashes): a wheel with other bytes fails the build.
 # The CA bundle is a secret mounted for this step only; without one, pip uses its default trust store.
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
  && /opt/venv/bin/pip install --disable-pip-version-check --progress-bar off --no-cache-dir \
-        --no-deps --only-binary=:all: --requirement /tmp/runtime.lock \
+        --require-hashes --no-deps --only-binary=:all: --requirement /tmp/runtime.lock \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 # The libraries' own test suites (~65 MB in numpy, scipy and scikit-learn) are never imported by the service.

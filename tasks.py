@@ -15,6 +15,7 @@ ns = Collection(
     checks.test,
     observe.observe,
     image.build,
+    image.save,
     image.lock,
     image.base_image,
     deploy.push,

@@ -1,7 +1,9 @@
 """The three CI configurations run the same pipeline as `invoke pipeline`: the same stages in the same
-order, the same `invoke` lines per stage, Azure stages only on main, OIDC logins and no passwords."""
+order, the same `invoke` lines per stage, Azure stages only on main, OIDC logins and no passwords; the
+image built and tested once is the one pushed; third-party steps are pinned to immutable references."""
 
 import itertools
+import re
 
 import pytest
 import yaml
@@ -63,9 +65,9 @@ def test_each_ci_runs_the_pipeline_stages_in_order_with_the_same_invoke_lines(re
 def test_the_pipeline_is_lint_test_build_push_deploy_loadtest():
     assert EXPECTED == {
         "lint": ["invoke lint"],
-        "test": ["invoke test"],
-        "build": ["invoke build"],
-        "push": ["invoke build", "invoke push"],
+        "test": ["invoke test --no-image"],
+        "build": ["invoke build", "invoke test --image", "invoke save"],
+        "push": ["invoke push"],
         "deploy": ["invoke deploy"],
         "loadtest": ["invoke perf --target azure"],
     }
@@ -108,3 +110,54 @@ def test_azure_devops_runs_azure_stages_on_main_through_a_workload_identity_conn
         azure_cli = [step for step in azure_steps(stages[name]) if step.get("task") == "AzureCLI@2"]
         assert [step["inputs"]["inlineScript"] for step in azure_cli] == [EXPECTED[name][-1]]
         assert all(step["inputs"]["azureSubscription"] == "$(azureServiceConnection)" for step in azure_cli)
+
+
+def test_the_image_is_built_once_and_the_push_stage_pushes_the_tested_one():
+    # The build stage tests the image it built, then saves it; nothing after it builds again.
+    assert STAGES["build"].index(["test", "--image"]) < STAGES["build"].index(["save"])
+    assert all(["build"] not in commands for stage, commands in STAGES.items() if stage != "build")
+    assert ["test", "--no-image"] in STAGES["test"]  # the image tests run on the built image only
+
+
+def test_github_hands_the_tested_image_to_push_and_uploads_the_sbom():
+    jobs = load(".github/workflows/pipeline.yml")["jobs"]
+    uploads = {step["with"]["name"]: step for step in jobs["build"]["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")}
+    assert "build/image/sbom.cdx.json" in uploads["sbom"]["with"]["path"]
+    assert uploads["image"]["with"]["path"] == "build/image/"
+    [download] = [step for step in jobs["push"]["steps"] if step.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"] == {"name": "image", "path": "build/image"}
+
+
+def test_gitlab_and_azure_devops_hand_the_tested_image_to_push_and_keep_the_sbom():
+    doc = load("ci/pipeline.yml")
+    assert doc["build"]["artifacts"]["paths"] == ["build/image/"]
+    assert doc["build"]["artifacts"]["reports"]["cyclonedx"] == ["build/image/sbom.cdx.json"]
+    assert doc["push"]["needs"] == ["build"]
+    stages = {s["stage"]: s for s in load("azure-pipelines.yml")["stages"]}
+    published = {step["artifact"]: step["publish"] for step in azure_steps(stages["build"]) if "publish" in step}
+    assert published == {"sbom": "build/image/sbom.cdx.json", "image": "build/image"}
+    push = azure_steps(stages["push"])
+    assert {"download": "current", "artifact": "image"} in push
+    [copy] = [step for step in push if step.get("task") == "CopyFiles@2"]
+    assert copy["inputs"] == {"SourceFolder": "$(Pipeline.Workspace)/image", "Contents": "**", "TargetFolder": "build/image"}
+
+
+SHA_PINNED_ACTION = re.compile(r"^\s*- uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
+
+
+def test_every_github_action_is_pinned_by_commit_sha_with_its_version_in_a_comment():
+    lines = [line for line in (ROOT / ".github/workflows/pipeline.yml").read_text().splitlines() if "uses:" in line]
+    assert lines
+    assert [line for line in lines if not SHA_PINNED_ACTION.match(line)] == []
+    # One version per action: a SHA bump is done everywhere at once.
+    pins = {}
+    for line in lines:
+        action, sha = SHA_PINNED_ACTION.match(line).groups()
+        assert pins.setdefault(action, sha) == sha, f"{action} is pinned to two commits"
+
+
+def test_every_gitlab_image_is_pinned_by_digest():
+    doc = load("ci/pipeline.yml")
+    images = [doc["default"]["image"]] + [service["name"] for service in doc[".docker"]["services"]]
+    images += [job["image"] for job in doc.values() if isinstance(job, dict) and isinstance(job.get("image"), str)]
+    assert [image for image in images if not re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", image)] == []

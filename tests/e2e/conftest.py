@@ -3,8 +3,11 @@
 Other test modules (image, push, reliability) use these two; build once, share everywhere.
 """
 
+import os
+
 import pytest
 
+from prediris_ops.container.provenance import TESTED_IMAGE_ENV
 from tests.support import docker as support
 
 
@@ -29,5 +32,10 @@ def built_image(docker_engine, model_dir, tmp_path_factory):
     Returns a string such as "efreiprediris:e2e" (run it with `docker_engine.docker`). The session's
     model (`model_dir`) is pinned in the image when trained with the lock's versions, as `invoke build`
     pins the local one. The build log is kept in the session's temporary folder and named on failure.
+    With PREDIRIS_TEST_IMAGE set (`invoke test --image`), nothing is built: the tests run on that image,
+    the one `invoke build` built and CI pushes.
     """
+    prebuilt = os.environ.get(TESTED_IMAGE_ENV)
+    if prebuilt:
+        return support.existing_image(docker_engine, prebuilt)
     return support.build_test_image(docker_engine, model_dir, tmp_path_factory.mktemp("build") / "build.log")

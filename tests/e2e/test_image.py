@@ -17,7 +17,7 @@ from prediris_ops.container.lock import read_lock
 from prediris_ops.core.paths import ROOT
 from tests.support.docker import running_container
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.image]
 
 # The service as the image ships it: three packages, the model, nothing else.
 SERVICE_CONTENT = {"models", "prediris_api", "prediris_metrics", "prediris_model"}

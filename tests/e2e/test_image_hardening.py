@@ -18,7 +18,7 @@ from prediris_ops.core.paths import ROOT
 from prediris_ops.load.loadgen import generate_load
 from tests.support.docker import container_name, running_container
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.image]
 CANARY = "prediris-canary-{name}-0f3c9a71b2"
 
 

@@ -8,11 +8,14 @@ import os
 import subprocess
 import tarfile
 import urllib.request
+from pathlib import Path
 
 import pytest
 from invoke import MockContext
+from invoke.exceptions import Exit
 
 from prediris_ops.azure import clients as azure_clients
+from prediris_ops.container import provenance
 from prediris_ops.tasks import deploy as deploy_tasks
 from tests.support.arm_standin import ACR_USERNAME
 from tests.support.config import project_config
@@ -48,15 +51,35 @@ def registry_digest(acr, image: str, tag: str) -> str:
         return response.headers["Docker-Content-Digest"]
 
 
-def test_push_logs_in_with_an_exchanged_token_pushes_both_tags_and_records_the_digest(
-    docker_engine, tiny_image, tmp_path, monkeypatch, capsys
+@pytest.fixture
+def saved_build(docker_engine, tiny_image, tmp_path):
+    """The tiny image as a CI build job leaves it: a build record and an `invoke save` archive, then gone
+    from the engine (a fresh push job); returns the docker config section that points at both."""
+    docker = docker_engine.docker
+    record = provenance.BuildRecord(
+        provenance.image_id(docker, f"{tiny_image}:e2e1234"),
+        [f"{tiny_image}:e2e1234", f"{tiny_image}:latest"],
+        "e2e1234" + "0" * 33,
+        provenance.now_utc(),
+        provenance.ci_run({"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "efrei/prediris", "GITHUB_RUN_ID": "4242"}),
+        "build/image/sbom.cdx.json",
+    )
+    paths = {"build_record": str(tmp_path / "image" / "build.json"), "archive": str(tmp_path / "image" / "image.tar")}
+    provenance.write_record(Path(paths["build_record"]), record)
+    subprocess.run(provenance.save_argv(docker, record, Path(paths["archive"])), check=True, capture_output=True)
+    subprocess.run([docker, "image", "rm", "--force", *record.tags], check=True, capture_output=True)
+    return {"executable": docker, **paths}
+
+
+def test_push_loads_the_saved_build_pushes_both_tags_and_records_the_digest_and_the_run_that_built_it(
+    docker_engine, tiny_image, saved_build, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))  # never touch the user's docker login
     with acr_registry(tmp_path) as acr:
         entra_token = acr.mint_token()
         monkeypatch.setattr(azure_clients, "make_credential", acr.credential)
         record = tmp_path / "last-push.json"
-        c = MockContext(config=project_config(docker={"executable": docker_engine.docker}, azure={"push_record": str(record)}))
+        c = MockContext(config=project_config(docker=saved_build, azure={"push_record": str(record)}))
         deploy_tasks.push(c, registry=acr.netloc, source=tiny_image, tag="e2e1234")
 
         out = capsys.readouterr().out
@@ -65,6 +88,12 @@ def test_push_logs_in_with_an_exchanged_token_pushes_both_tags_and_records_the_d
         assert pushed["digest"] == registry_digest(acr, "efreiprediris", "e2e1234") == registry_digest(acr, "efreiprediris", "latest")
         assert pushed["reference"] == f"{acr.netloc}/efreiprediris@{pushed['digest']}"
         assert f"digest {pushed['digest']}" in out
+        # The image pushed is the one the build recorded, loaded from its archive; the record says who built it.
+        built = provenance.read_record(Path(saved_build["build_record"]))
+        assert f"loaded {tiny_image}:e2e1234 from" in out
+        assert pushed["build"]["image_id"] == built.image_id == provenance.image_id(docker_engine.docker, f"{tiny_image}:e2e1234")
+        assert pushed["build"]["ci_run"]["url"] == "https://github.com/efrei/prediris/actions/runs/4242"
+        assert f"built by {built.built_by}" in out
 
         [exchange] = acr.requests_to("POST", "^/oauth2/exchange$")
         form = exchange.form()
@@ -77,3 +106,12 @@ def test_push_logs_in_with_an_exchanged_token_pushes_both_tags_and_records_the_d
         assert user == ACR_USERNAME and password.startswith("acr-refresh-")  # what the exchange returned
         assert password not in out  # never printed
         assert password not in (tmp_path / "registry.log").read_text()
+
+
+def test_push_refuses_an_image_other_than_the_one_the_build_recorded(docker_engine, tiny_image, tmp_path):
+    docker = docker_engine.docker
+    path = tmp_path / "build.json"
+    provenance.write_record(path, provenance.BuildRecord("sha256:" + "0" * 64, [f"{tiny_image}:e2e1234"], "r", "t", None, "s"))
+    c = MockContext(config=project_config(docker={"executable": docker, "build_record": str(path), "archive": str(tmp_path / "none.tar")}))
+    with pytest.raises(Exit, match=f"{tiny_image}:e2e1234 is sha256:.*not the recorded build sha256:0000"):
+        deploy_tasks.push(c, registry="127.0.0.1:1", source=tiny_image, tag="e2e1234")

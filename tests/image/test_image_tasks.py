@@ -1,6 +1,8 @@
 """`invoke build`, `invoke lock` and `invoke base-image`: their exact commands and what they print."""
 
+import json
 import shlex
+from pathlib import Path
 
 import pytest
 from invoke import Result
@@ -10,9 +12,10 @@ from prediris_model import load
 from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container import build, docker, engine
 from prediris_ops.container.image import MODEL_LIBRARIES, image_tags
-from prediris_ops.container.lock import Pin, lock_text, render
+from prediris_ops.container.lock import Pin, lock_text, read_hashes_text, read_lock_text, render
 from prediris_ops.core.paths import ROOT
 from prediris_ops.tasks import image
+from tests.support.tamper import alter_hash
 
 LABELS = {"OCI_CREATED": "2026-01-02T03:04:05Z", "OCI_REVISION": "abc", "OCI_SOURCE": "https://example.org/p", "OCI_VERSION": "0.1.0"}
 HADOLINT = shlex.join(next(linter for linter in LINTERS if linter.name == "hadolint").argv(ROOT))
@@ -27,6 +30,20 @@ def offline(monkeypatch):
     monkeypatch.setattr(docker, "inspect_image", lambda client, reference: info)
     layers = [(0, "CMD"), (276_000_000, "COPY /opt/venv /opt/venv"), (74_900_000, ""), (44_000_000, "RUN apt-get install python3")]
     monkeypatch.setattr(docker, "history", lambda client, reference: layers)
+    sboms = []
+
+    def write_sbom(client, reference, output):
+        sboms.append((reference, output))
+        return [("flask", "3.1.3")]
+
+    monkeypatch.setattr(image, "write_sbom", write_sbom)
+    return sboms
+
+
+@pytest.fixture
+def outputs(tmp_path):
+    """Where the build record and the SBOM go in these tests (never the project's build/)."""
+    return {"build_record": str(tmp_path / "image" / "build.json"), "sbom": str(tmp_path / "image" / "sbom.cdx.json")}
 
 
 @pytest.fixture
@@ -59,12 +76,19 @@ def build_command(tags, *extra_args, sha256=None, secret=None):
     return shlex.join([*argv, str(ROOT)])
 
 
-def test_build_lints_then_builds_with_buildkit_pinning_the_local_model(make_context, offline, model_dir, matching_lock, tmp_path, capsys):
+def test_build_lints_then_builds_with_buildkit_pinning_the_local_model(
+    make_context, offline, outputs, model_dir, matching_lock, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "efrei/prediris")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
     bundle = tmp_path / "corp.pem"
     bundle.write_text("pem")
     tags = image_tags("efreiprediris", ROOT)
     command = build_command(tags, sha256=load(model_dir).sha256, secret=bundle)
-    c = make_context(run={HADOLINT: Result(), command: Result()}, model={"dir": str(model_dir)}, docker={"lock_file": str(matching_lock)})
+    c = make_context(
+        run={HADOLINT: Result(), command: Result()}, model={"dir": str(model_dir)}, docker={"lock_file": str(matching_lock), **outputs}
+    )
     image.build(c, ca_bundle=str(bundle))
     calls = [call.args[0] for call in c.run.call_args_list]
     assert calls == [HADOLINT, command]
@@ -74,23 +98,30 @@ def test_build_lints_then_builds_with_buildkit_pinning_the_local_model(make_cont
     assert "id sha256:feed" in out
     assert "size 400 MB (budget 450 MB), largest layers:\n      276 MB  COPY /opt/venv /opt/venv\n       75 MB  the base image\n" in out
     assert "model: pinned" in out
+    # The SBOM describes the image just built; the record names it, its commit and the CI run.
+    assert offline == [(tags[0], Path(outputs["sbom"]))]
+    record = json.loads(Path(outputs["build_record"]).read_text())
+    assert record["image_id"] == "sha256:feed" and record["tags"] == tags and record["revision"] == "abc"
+    assert record["ci_run"]["url"] == "https://github.com/efrei/prediris/actions/runs/42"
+    assert record["sbom"] == outputs["sbom"]
+    assert "built by https://github.com/efrei/prediris/actions/runs/42" in out
 
 
 def test_build_arguments_from_flags_and_configuration_reach_docker_unpinned_without_a_matching_lock(
-    make_context, offline, model_dir, tmp_path, capsys
+    make_context, offline, outputs, model_dir, tmp_path, capsys
 ):
     command = build_command(image_tags("efreiprediris", ROOT), "EXTRA=1", "FROM_CONFIG=yes")
     c = make_context(
         run={HADOLINT: Result(), command: Result()},
         model={"dir": str(model_dir)},
-        docker={"lock_file": str(tmp_path / "no.lock"), "build_args": {"FROM_CONFIG": "yes"}},
+        docker={"lock_file": str(tmp_path / "no.lock"), "build_args": {"FROM_CONFIG": "yes"}, **outputs},
     )
     image.build(c, build_arg=["EXTRA=1"], ca_bundle="none")
     assert c.run.call_args_list[1].args[0] == command
     assert "model: not pinned: the local model was trained with scikit-learn" in capsys.readouterr().out
 
 
-def test_a_build_that_fails_stops_with_its_status(make_context, offline, model_dir, tmp_path):
+def test_a_build_that_fails_stops_with_its_status(make_context, offline, outputs, model_dir, tmp_path):
     command = build_command(image_tags("efreiprediris", ROOT))
     c = make_context(
         run={HADOLINT: Result(), command: Result(exited=17)}, model={"dir": str(model_dir)}, docker={"lock_file": str(tmp_path / "no.lock")}
@@ -112,11 +143,21 @@ def test_an_image_over_budget_is_reported_with_a_warning():
     assert build.size_report(info, 450) == "size 512 MB (budget 450 MB) — WARNING: over the size budget by 62 MB (docker.size_budget_mb)"
 
 
-def test_lock_writes_the_installed_versions(make_context, tmp_path, capsys):
+def test_lock_writes_the_installed_versions_with_their_hashes_and_check_accepts_it(make_context, tmp_path, capsys):
     path = tmp_path / "runtime.lock"
     image.lock(make_context(docker={"lock_file": str(path)}))
-    assert path.read_text() == lock_text()
-    assert "distributions pinned" in capsys.readouterr().out
+    assert read_lock_text(path.read_text()) == read_lock_text(lock_text(hashes=False))
+    assert all(len(digests) == 1 for digests in read_hashes_text(path.read_text()).values())
+    assert "distributions pinned with their hashes" in capsys.readouterr().out
+    image.lock(make_context(docker={"lock_file": str(path)}), check=True)
+    assert "matches the installed versions and their wheels' hashes" in capsys.readouterr().out
+
+
+def test_lock_check_fails_when_a_hash_differs(make_context, tmp_path):
+    path = tmp_path / "runtime.lock"
+    path.write_text(alter_hash((ROOT / "requirements" / "runtime.lock").read_text(), "blinker")[0])
+    with pytest.raises(Exit, match="differs from the installed versions or their hashes"):
+        image.lock(make_context(docker={"lock_file": str(path)}), check=True)
 
 
 def test_lock_check_fails_with_the_fix_when_the_lock_is_stale(make_context, tmp_path):

@@ -71,6 +71,15 @@ def build_test_image(engine_: DockerEngine, model_dir: Path, log_path: Path) -> 
     return reference
 
 
+def existing_image(engine_: DockerEngine, reference: str) -> str:
+    """Return `reference` when the engine holds that image (one built before the session), or fail naming it."""
+    try:
+        docker.inspect_image(engine_.docker, reference)
+    except OpsError as error:
+        raise AssertionError(f"{error} (the image to test comes from PREDIRIS_TEST_IMAGE)") from None
+    return reference
+
+
 def container_name(prefix: str) -> str:
     """Return a container name no other container of this or another test session uses."""
     return f"prediris-{prefix}-{os.getpid()}-{next(_SERIAL)}"

@@ -3,7 +3,8 @@
 ACR's own protocol (what `az acr login` does): POST the Entra ID access token to
 `https://<registry>/oauth2/exchange` for an ACR refresh token, then `docker login` with the fixed user
 00000000-0000-0000-0000-000000000000 and that token as password — given on stdin, never on a command
-line, never printed. The pushed digest is recorded so `invoke deploy` deploys exactly that image.
+line, never printed. The pushed digest is recorded, with the build that made the image, so `invoke deploy`
+deploys exactly that image and the record says which CI run built it.
 """
 
 import base64
@@ -31,6 +32,10 @@ class PushedImage:
     digest: str
     git_sha: str
     pushed_at: str
+    # The build record of the image pushed (image id, commit, the CI run that built and tested it),
+    # and the CI run that pushed it: the digest deployed traces back to the build that passed.
+    build: dict | None = None
+    pushed_by: dict | None = None
 
     @property
     def reference(self) -> str:

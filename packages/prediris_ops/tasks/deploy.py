@@ -8,12 +8,14 @@ azure-identity finds them (`az login`, a managed identity, or the CI's OIDC toke
 
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from invoke.exceptions import Exit
 
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container.image import git
+from prediris_ops.container.provenance import BuildRecord, ci_run, image_id, read_record, require_recorded_image
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.options import number
@@ -47,6 +49,21 @@ def _git_sha() -> str:
     return sha
 
 
+def _recorded_build(docker: str, c, source: str, tags: list[str]) -> BuildRecord:
+    """Return the build record once every local tag to push is the recorded image (loaded from its archive if needed)."""
+    record = read_record(ROOT / c.docker.build_record)
+    require_recorded_image(docker, record, ROOT / c.docker.archive)
+    for tag in tags:
+        found = image_id(docker, f"{source}:{tag}")
+        if found != record.image_id:
+            raise Exit(
+                f"{source}:{tag} is {found or 'missing'}, not the image {c.docker.build_record} records ({record.image_id}): "
+                "push the image that was built and tested (run `invoke build`, or load its `invoke save` archive)",
+                code=1,
+            )
+    return record
+
+
 @task(
     help={
         "registry": "Registry login server (default: azure.registry, efreiprediction.azurecr.io).",
@@ -56,21 +73,23 @@ def _git_sha() -> str:
     }
 )
 def push(c, *, registry=None, image=None, source=None, tag=None):
-    """Log in to ACR with your Azure identity, push the built image (<sha> and latest), record its digest."""
+    """Push the image `invoke build` recorded (<sha> and latest) to ACR with your Azure identity; record its digest and build."""
     azure = _azure()
     acr, errors = azure.registry, azure.errors
     target = azure.target.target_from_config(c, registry=registry, image=image, require_subscription=False)
     docker = dockercli.resolve_client(c.docker.executable)
     sha = tag or _git_sha()
     local = source or c.docker.image
+    build = _recorded_build(docker, c, local, [sha, "latest"])
     with errors.azure_errors(), azure.clients.AzureClients(target) as clients:
         token = acr.refresh_token(target.registry, clients.arm_token())
         acr.docker_login(docker, target.registry, token)
         print(f"logged in to {target.registry} (Entra ID token exchanged for an ACR token, given to docker on stdin)")
         digest = acr.push(docker, local, target.registry, target.image, [sha, "latest"])
-    pushed = acr.PushedImage(target.registry, target.image, sha, digest, sha, acr.now_utc())
+    pushed = acr.PushedImage(target.registry, target.image, sha, digest, sha, acr.now_utc(), asdict(build), ci_run())
     acr.record_push(_record_path(c), pushed)
     print(f"pushed {target.registry}/{target.image}:{sha} and :latest\ndigest {digest}\n  {pushed.reference}")
+    print(f"  image {build.image_id}, built by {build.built_by}")
     print(f"recorded in {c.azure.push_record}: `invoke deploy` deploys this digest")
 
 

@@ -1,4 +1,5 @@
-"""`invoke build` (the container image), `invoke lock` (its pinned dependencies), `invoke base-image`."""
+"""`invoke build` (the container image, its build record and SBOM), `invoke save` (the built image as an
+archive for the next CI job), `invoke lock` (its pinned, hashed dependencies), `invoke base-image`."""
 
 from pathlib import Path
 
@@ -8,7 +9,9 @@ from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container import engine
 from prediris_ops.container.build import plan_build, size_report
-from prediris_ops.container.lock import lock_text
+from prediris_ops.container.lock import lock_text, read_lock_text
+from prediris_ops.container.provenance import BuildRecord, ci_run, now_utc, read_record, require_recorded_image, save_argv, write_record
+from prediris_ops.container.sbom import write_sbom
 from prediris_ops.core.model import ensure_model
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import run_in
@@ -57,23 +60,48 @@ def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_
     print(f"  {size_report(info, float(c.docker.size_budget_mb))}, largest layers:")
     for size, instruction in sorted(dockercli.history(spec.docker, spec.tags[0]), reverse=True)[:3]:
         print(f"    {size / 1e6:5.0f} MB  {' '.join(instruction.split())[:100] or 'the base image'}")
+    sbom = ROOT / c.docker.sbom
+    packages = write_sbom(spec.docker, spec.tags[0], sbom)
+    print(f"SBOM of the image's Python environment ({len(packages)} packages, CycloneDX): {c.docker.sbom}")
+    record = BuildRecord(info.id, list(spec.tags), spec.build_args["OCI_REVISION"], now_utc(), ci_run(), c.docker.sbom)
+    write_record(ROOT / c.docker.build_record, record)
+    print(f"recorded in {c.docker.build_record}: built by {record.built_by}")
 
 
-@task(help={"check": "Do not write: exit 1 when the committed lock differs from the installed versions."})
-def lock(c, check=False):
-    """Pin the image's runtime dependencies to the versions installed here (requirements/runtime.lock)."""
+@task(help={"docker": "Docker client executable (default: docker.executable)."})
+def save(c, docker=None):
+    """Write the image `invoke build` recorded to docker.archive, for a later CI job to load and push."""
+    client = dockercli.resolve_client(docker or c.docker.executable)
+    record = read_record(ROOT / c.docker.build_record)
+    require_recorded_image(client, record)
+    archive = ROOT / c.docker.archive
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    run_in(c, save_argv(client, record, archive))
+    print(f"saved {', '.join(record.tags)} ({record.image_id}) to {c.docker.archive}: {archive.stat().st_size / 1e6:.0f} MB")
+
+
+@task(
+    help={
+        "check": "Do not write: exit 1 when the committed lock differs from the installed versions and their wheels' hashes.",
+        "ca-bundle": "PEM file of CAs pip trusts to download the wheels (default: docker.ca_bundle, auto); `none` for pip's own.",
+    }
+)
+def lock(c, check=False, ca_bundle=None):
+    """Pin the image's runtime dependencies to the versions installed here, with their wheels' SHA-256 hashes."""
     path = ROOT / c.docker.lock_file
-    text = lock_text()
     current = path.read_text() if path.exists() else ""
+    # Versions first (no download): a stale lock is reported before any wheel is fetched.
+    stale = read_lock_text(current) != read_lock_text(lock_text(hashes=False))
+    text = current if check and stale else lock_text(ca_bundle=ca_bundle if ca_bundle is not None else c.docker.ca_bundle)
     if check:
-        if current != text:
-            raise Exit(f"{c.docker.lock_file} differs from the installed versions: run `invoke lock` and commit it", code=1)
-        print(f"{c.docker.lock_file} matches the installed versions")
+        if stale or current != text:
+            raise Exit(f"{c.docker.lock_file} differs from the installed versions or their hashes: run `invoke lock` and commit it", code=1)
+        print(f"{c.docker.lock_file} matches the installed versions and their wheels' hashes")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     count = sum(1 for line in text.splitlines() if "==" in line and not line.startswith("#"))
-    print(f"{'updated' if current != text else 'unchanged'} {c.docker.lock_file}: {count} distributions pinned")
+    print(f"{'updated' if current != text else 'unchanged'} {c.docker.lock_file}: {count} distributions pinned with their hashes")
 
 
 @task(help={"docker": "Docker client executable (default: docker.executable)."})

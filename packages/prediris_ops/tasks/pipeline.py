@@ -13,13 +13,13 @@ from invoke.exceptions import Exit
 
 from prediris_ops.tasks.exits import task
 
-# Each stage's invoke command lines, in order. A CI job starts on a fresh machine without the image
-# the build job made, so `push` builds again first (a cache hit on a machine that just built).
+# Each stage's invoke command lines, in order. The image is built once: the build stage builds it, runs
+# the image tests on it and saves it; the push stage (a fresh CI job) loads that archive and pushes it.
 STAGES: dict[str, list[list[str]]] = {
     "lint": [["lint"]],
-    "test": [["test"]],
-    "build": [["build"]],
-    "push": [["build"], ["push"]],
+    "test": [["test", "--no-image"]],
+    "build": [["build"], ["test", "--image"], ["save"]],
+    "push": [["push"]],
     "deploy": [["deploy"]],
     "loadtest": [["perf", "--target", "azure"]],
 }
