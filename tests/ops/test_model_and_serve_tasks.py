@@ -80,6 +80,22 @@ def test_test_runs_pytest_and_fast_skips_end_to_end(make_context):
     assert c.run.call_args.args == (command,)
 
 
+def test_test_no_image_leaves_the_built_image_tests_to_the_build_stage(make_context):
+    command = shlex.join([sys.executable, "-m", "pytest", "-m", "not e2e and not image"])
+    c = make_context(run={command: Result()})
+    checks.test(c, fast=True, no_image=True)
+    assert c.run.call_args.args == (command,)
+
+
+def test_test_image_needs_the_record_of_a_build(make_context, tmp_path):
+    c = make_context(docker={"build_record": str(tmp_path / "build.json")})
+    with pytest.raises(Exit, match="no build record .*: run `invoke build` first"):
+        checks.test(c, image=True)
+    with pytest.raises(Exit, match="--image and --no-image exclude each other"):
+        checks.test(c, image=True, no_image=True)
+    assert c.run.call_args_list == []
+
+
 def test_smoke_reports_a_dead_url_in_one_line(make_context):
     with pytest.raises(Exit, match=r"smoke test of http://127.0.0.1:9: \d+ of \d+ checks failed"):
         serve.smoke(make_context(), url="http://127.0.0.1:9")

@@ -16,9 +16,10 @@ def command(*args: str) -> str:
 
 ALL = [
     command("lint"),
-    command("test"),
+    command("test", "--no-image"),
     command("build"),
-    command("build"),
+    command("test", "--image"),
+    command("save"),
     command("push"),
     command("deploy"),
     command("perf", "--target", "azure"),
@@ -36,7 +37,8 @@ def test_the_pipeline_runs_every_stage_as_its_own_invoke_process_and_prints_a_ta
     out = capsys.readouterr().out
     table = out[out.index("stage     status") :].splitlines()
     assert [row.split()[:2] for row in table[1:]] == [[stage, "passed"] for stage in pipeline.STAGES]
-    assert table[4].endswith("invoke build ; invoke push")
+    assert table[3].endswith("invoke build ; invoke test --image ; invoke save")
+    assert table[4].endswith("invoke push")
     assert table[6].endswith("invoke perf --target azure")
 
 
@@ -60,7 +62,7 @@ def test_the_first_failure_stops_the_pipeline_and_names_the_stage(make_context, 
 def test_from_and_until_run_a_part(make_context):
     c = make_context(run={line: Result() for line in ALL})
     pipeline.pipeline(c, from_="push", until="deploy")
-    assert ran(c) == [command("build"), command("push"), command("deploy")]
+    assert ran(c) == [command("push"), command("deploy")]
 
 
 def test_from_alone_runs_to_the_end():

@@ -41,7 +41,7 @@ def parse_build_args(pairs: list[str]) -> dict[str, str]:
     },
 )
 def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_arg=None, no_cache=False):
-    """Train if needed, lint the Dockerfile, build the image with BuildKit; print its reference, size and id."""
+    """Train if needed, lint the Dockerfile, build the image with BuildKit; write its build record and SBOM."""
     ensure_model(c.model)
     hadolint = next(linter for linter in LINTERS if linter.name == "hadolint")
     run_in(c, hadolint.argv(ROOT))
