@@ -148,7 +148,10 @@ def build_spec(
             "oneOf": [
                 {
                     "allOf": [{"$ref": "#/components/schemas/Prediction"}],
-                    "properties": {"model_version": {"type": "string"}, "warnings": {"type": "array", "items": warning}},
+                    "properties": {
+                        "model_version": {"type": "string"},
+                        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/OutOfRangeWarning"}},
+                    },
                     "required": ["model_version"],
                 },
                 {
@@ -156,7 +159,7 @@ def build_spec(
                     "properties": {
                         "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}},
                         "model_version": {"type": "string"},
-                        "warnings": {"type": "array", "items": warning},
+                        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/OutOfRangeWarning"}},
                     },
                     "required": ["predictions", "model_version"],
                 },
@@ -350,7 +353,7 @@ def build_spec(
                 "v2Ready",
                 "Server ready (V2)",
                 "Open Inference Protocol readiness: 503 with ready false while draining.",
-                {"200": _json("V2Ready", "Ready"), "503": _json("V2Ready", "Draining")},
+                {"200": _json("V2Ready", "Ready"), "503": _json("V2Ready", "Draining"), **_problem_responses(405)},
             )
         },
     }

@@ -6,8 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from prediris_ops.core.errors import OpsError
 
-class NpmToolError(RuntimeError):
+
+class NpmToolError(OpsError):
     """node or npm is missing, or the package could not be installed; the message names the fix."""
 
 
@@ -24,10 +26,15 @@ def node() -> str:
     return path
 
 
+def package_home(package: str, version: str) -> Path:
+    """Return the folder the pinned package is installed into (its node_modules/ is inside)."""
+    return cache_home() / f"{package.replace('@', '').replace('/', '-')}-{version}"
+
+
 def ensure_package(package: str, version: str, entry: str) -> Path:
     """Return `entry` (a path inside node_modules/<package>) of the pinned package, installing it with npm
     into its own cache folder on first use."""
-    home = cache_home() / f"{package.replace('@', '').replace('/', '-')}-{version}"
+    home = package_home(package, version)
     path = home / "node_modules" / package / entry
     if not path.is_file():
         npm = shutil.which("npm")
