@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     405: "Method not allowed; the Allow header lists the methods",
     413: "Body or batch too large",
     415: "Content-Type is declared and is not JSON",
+    431: "Request line and headers over the server's limit",
     503: "Overloaded or shutting down; retry after Retry-After",
 }
 
@@ -280,7 +281,7 @@ def build_spec(
                 "Predict the species of one flower or of a batch",
                 "Takes one row of measurements, an object of named features, or a list of rows (the batch limit is "
                 "`maxItems`). Values outside the training range are predicted, with a warning.",
-                {"200": _json("PredictResponse", "Prediction(s)"), **protected_errors, **_problem_responses(400, 405, 413, 415, 503)},
+                {"200": _json("PredictResponse", "Prediction(s)"), **protected_errors, **_problem_responses(400, 405, 413, 415, 431, 503)},
                 secured=api_keys,
                 requestBody={
                     "required": True,
