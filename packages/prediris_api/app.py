@@ -74,7 +74,7 @@ def problem_counter(metrics: PredirisMetrics) -> Callable[[Problem], None]:
     def count(problem: Problem) -> None:
         if problem.slug in SHED_REASONS:
             metrics.shed_requests.labels(problem.slug).inc()
-        elif problem.status < 500 and problem.slug != "unauthorized":
+        elif problem.status < 500 and problem.slug != auth.PROBLEM_SLUG:
             metrics.invalid_requests.labels(problem.slug).inc()
 
     return count
@@ -91,5 +91,5 @@ def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         if rule.rule in ("/predict", "/health/live", "/health/ready", "/v2/models/<name>/infer")
     ]
-    invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in (*SHED_REASONS, "unauthorized")]
+    invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in (*SHED_REASONS, auth.PROBLEM_SLUG)]
     metrics.prepare(runtime.class_names, runtime.feature_names, invalid, SHED_REASONS, routes)

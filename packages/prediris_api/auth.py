@@ -17,6 +17,8 @@ from prediris_metrics import PredirisMetrics
 # Flask endpoints (blueprint.view) that predict: the routes a key protects.
 PROTECTED_ENDPOINTS = frozenset({"predict.predict", "v2.infer"})
 REFUSAL_REASONS = ("missing", "invalid")
+# The problem type of a refusal; counted here by reason, not as an invalid request (app.py).
+PROBLEM_SLUG = "unauthorized"
 CHALLENGE = 'Bearer realm="prediris"'
 _DETAILS = {
     "missing": "this route needs an API key: send Authorization: Bearer <key> or X-API-Key: <key>",
@@ -48,7 +50,7 @@ class KeyChecker:
 
 def unauthorized(reason: str) -> Problem:
     """Return the 401 answer for a refusal `reason`."""
-    return Problem("unauthorized", _DETAILS[reason], headers={"WWW-Authenticate": CHALLENGE})
+    return Problem(PROBLEM_SLUG, _DETAILS[reason], headers={"WWW-Authenticate": CHALLENGE})
 
 
 def init_app(app: Flask, keys: Sequence[str], metrics: PredirisMetrics) -> None:
