@@ -25,7 +25,7 @@ def test_the_collection_has_a_request_per_operation_and_examples_for_each_error(
     spec = describe(api_keys=True, metrics_route=True)
     summaries = [operation["summary"] for item in spec["paths"].values() for operation in item.values()]
     assert [item["name"] for item in folders["Operations"]] == summaries
-    assert {"A batch of flowers", "Named features"} <= {item["name"] for item in folders["Examples"]}
+    assert {"One flower", "A batch of flowers", "Named features"} <= {item["name"] for item in folders["Examples"]}
     tested = {example.problem for example in postman.EXAMPLES if example.problem}
     # A client cannot cause these on purpose: load shedding, draining, a server bug, an undecodable request line.
     assert set(PROBLEM_TYPES) - tested == {"overloaded", "shutting-down", "internal-error", "bad-request"}

@@ -38,6 +38,8 @@ class Example:
     content_type: str = "application/json"
     problem: str | None = None
     v2_error: bool = False
+    # Expected answer of a success: the species predicted, one per row (in order).
+    species: tuple[str, ...] = ()
     # Another method or path than the operation's (a 404 or 405 example).
     method: str | None = None
     path: str | None = None
@@ -51,12 +53,14 @@ def _big_body(expression: str) -> tuple[str, ...]:
 
 
 EXAMPLES = (
-    Example("predict", "A batch of flowers", 200, {"X": [ONE_FLOWER, [6.7, 3.0, 5.2, 2.3]]}),
+    Example("predict", "One flower", 200, {"X": ONE_FLOWER}, species=("setosa",)),
+    Example("predict", "A batch of flowers", 200, {"X": [ONE_FLOWER, [6.7, 3.0, 5.2, 2.3]]}, species=("setosa", "virginica")),
     Example(
         "predict",
         "Named features",
         200,
         {"X": {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}},
+        species=("versicolor",),
     ),
     Example("predict", "Error: invalid JSON", 400, raw='{"X": [5.1, 3.5,', problem="invalid-json"),
     Example("predict", "Error: empty body", 400, raw="", problem="empty-body"),
@@ -105,7 +109,9 @@ def _url(path: str) -> dict:
     return {"raw": "{{baseUrl}}" + path, "host": ["{{baseUrl}}"], "path": segments}
 
 
-def _tests(status: int, *, problem: str | None = None, v2_error: bool = False, unauthorized: bool = False) -> list[str]:
+def _tests(
+    status: int, *, problem: str | None = None, v2_error: bool = False, unauthorized: bool = False, species: tuple[str, ...] = ()
+) -> list[str]:
     expect_status = f'pm.test("status is {status}", function () {{ pm.response.to.have.status({status}); }});'
     if unauthorized:
         # 401 only when the API has keys, which a collection run with an apiKey implies.
@@ -120,6 +126,17 @@ def _tests(status: int, *, problem: str | None = None, v2_error: bool = False, u
             "}",
         ]
     lines = [expect_status]
+    if species:
+        answer = (
+            "[pm.response.json().prediction]"
+            if len(species) == 1
+            else "pm.response.json().predictions.map(function (p) { return p.prediction; })"
+        )
+        lines += [
+            f'pm.test("predicts {", ".join(species)}", function () {{',
+            f"  pm.expect({answer}).to.eql({json.dumps(list(species))});",
+            "});",
+        ]
     if problem:
         lines += [
             f'pm.test("problem type is {problem}", function () {{',
@@ -197,7 +214,9 @@ def build_collection() -> dict:
             content_type=example.content_type,
             headers=example.headers,
         )
-        tests = _tests(example.status, problem=example.problem, v2_error=example.v2_error, unauthorized=example.status == 401)
+        tests = _tests(
+            example.status, problem=example.problem, v2_error=example.v2_error, unauthorized=example.status == 401, species=example.species
+        )
         secured = bool(operation["security"]) and not example.no_auth
         folder = "Errors" if example.status >= 400 else "Examples"
         folders[folder].append(_item(example.name, request, secured, tests, example.prerequest))
