@@ -1,9 +1,8 @@
 """`invoke postman`: regenerate docs/postman/ from the OpenAPI description."""
 
-from invoke import task
-
 from prediris_ops.apidocs import postman
 from prediris_ops.core.paths import ROOT
+from prediris_ops.tasks.exits import task
 
 
 @task(name="postman")
