@@ -79,14 +79,16 @@ ARG MODEL_SHA256=""
 # code is compiled above. PYTHONUNBUFFERED: logs reach `docker logs` at once. PREDIRIS_HOST: listen on every
 # interface of the container (the service's own default is 127.0.0.1). PREDIRIS_MODEL_DIR: the model trained
 # above. PREDIRIS_MODEL_SHA256: the digest the model must have (empty when the build did not pin one; the
-# model is still verified against its card). The port is the service's default, 5000, or PORT.
+# model is still verified against its card). PREDIRIS_EXPOSE_RUNTIME: library versions stay out of public
+# answers (docs/security.md). The port is the service's default, 5000, or PORT.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/opt/prediris \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PREDIRIS_HOST=0.0.0.0 \
     PREDIRIS_MODEL_DIR=/opt/prediris/models \
-    PREDIRIS_MODEL_SHA256=${MODEL_SHA256}
+    PREDIRIS_MODEL_SHA256=${MODEL_SHA256} \
+    PREDIRIS_EXPOSE_RUNTIME=false
 USER 10001:10001
 WORKDIR /opt/prediris
 EXPOSE 5000

@@ -5,7 +5,7 @@ Run `invoke --list` for a one-line help of each task, `invoke --help TASK` for i
 
 from invoke import Collection
 
-from prediris_ops.tasks import bench, checks, deploy, docs, image, model, observe, perf, pipeline, serve, soak
+from prediris_ops.tasks import apidocs, bench, checks, deploy, docs, image, model, observe, perf, pipeline, serve, soak
 
 ns = Collection(
     model.train,
@@ -13,6 +13,7 @@ ns = Collection(
     serve.smoke,
     checks.lint,
     checks.test,
+    apidocs.postman_collection,
     observe.observe,
     image.build,
     image.save,

@@ -10,10 +10,11 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 import prediris_model
+from prediris_api import auth
 from prediris_api.protocol import problems
 from prediris_api.protocol.codecs import PredictDecoder, PredictEncoder
 from prediris_api.protocol.problems import PROBLEM_TYPES, Problem
-from prediris_api.routes import BLUEPRINTS
+from prediris_api.routes import BLUEPRINTS, v2
 from prediris_api.runtime.model import ModelRuntime
 from prediris_api.service import EXTENSION, Service
 from prediris_api.serving.fastpath import PredictFastPath
@@ -37,7 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__)
     # Flask answers 413 past this size; waitress's own limit is a larger backstop (see server.py).
-    app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.config.update(test_config)
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: the one with these two settings
     app.json.sort_keys = False
@@ -53,10 +54,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics=metrics,
     )
 
-    init_metrics(app, metrics)
+    # With a metrics port, /metrics is served there only (serving/metrics_port.py): 404 here.
+    init_metrics(app, metrics, serve_path=not settings.metrics_port)
+    auth.init_app(app, settings.api_key_list, metrics)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    problems.init_app(app, on_problem=_count_problem(metrics))
+    problems.init_app(app, on_problem=problem_counter(metrics), renderers={v2.bp.name: v2.error_response})
     _describe_model(metrics, runtime, app)
     if settings.wsgi_fast_path:
         app.wsgi_app = PredictFastPath(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
@@ -64,11 +67,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _count_problem(metrics: PredirisMetrics) -> Callable[[Problem], None]:
+def problem_counter(metrics: PredirisMetrics) -> Callable[[Problem], None]:
+    """Return the function that counts each problem answered: shed requests and invalid ones (401s are
+    counted by auth.py, by reason)."""
+
     def count(problem: Problem) -> None:
         if problem.slug in SHED_REASONS:
             metrics.shed_requests.labels(problem.slug).inc()
-        elif problem.status < 500:
+        elif problem.status < 500 and problem.slug != auth.PROBLEM_SLUG:
             metrics.invalid_requests.labels(problem.slug).inc()
 
     return count
@@ -85,5 +91,5 @@ def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         if rule.rule in ("/predict", "/health/live", "/health/ready", "/v2/models/<name>/infer")
     ]
-    invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in SHED_REASONS]
+    invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in (*SHED_REASONS, auth.PROBLEM_SLUG)]
     metrics.prepare(runtime.class_names, runtime.feature_names, invalid, SHED_REASONS, routes)

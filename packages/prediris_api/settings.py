@@ -52,10 +52,20 @@ class Settings:
     channel_timeout_seconds: int = setting(30, "Idle connections, and requests not fully received after this many seconds, are closed.")
     access_log: bool = setting(False, "One JSON access-log line per request.")
     # Answer well-formed POST /predict requests without Flask (serving/fastpath.py); same replies.
-    wsgi_fast_path: bool = setting(
-        True, "Answer well-formed POST /predict requests without Flask, with the same replies; false: Flask answers every request."
-    )
-    log_level: str = setting("INFO", "Log level.")
+    wsgi_fast_path: bool = True
+    log_level: str = "INFO"
+    # The public surface (docs/security.md). 0: /metrics on the API port (the local default); a port:
+    # /metrics there only (an internal port on Azure), and 404 on the API port.
+    metrics_port: int = setting(0, "Serve /metrics on this port only (404 on the API port); 0: on the API port.")
+    # Show library versions (/model's versions and runtime_warnings, V2's platform): on locally, off in the image.
+    expose_runtime: bool = setting(True, "Show library versions in /model and V2 metadata (the image sets false).")
+    # Comma-separated keys that /predict and V2 inference require; empty: no key needed. Never printed.
+    api_keys: str = setting("", "Comma-separated keys /predict and V2 inference require (Bearer or X-API-Key); empty: open.", repr=False)
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        """Return the configured API keys (blanks around commas ignored)."""
+        return tuple(key.strip() for key in self.api_keys.split(",") if key.strip())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -77,6 +87,14 @@ class Settings:
         """Refuse values that cannot work, naming the variable to fix."""
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"PREDIRIS_PORT={self.port} is not a TCP port (0-65535)")
+        if not 0 <= self.metrics_port <= 65535:
+            raise SettingsError(f"PREDIRIS_METRICS_PORT={self.metrics_port} is not a TCP port (1-65535, or 0 for the API port)")
+        if self.metrics_port and self.metrics_port == self.port:
+            raise SettingsError(
+                f"PREDIRIS_METRICS_PORT={self.metrics_port} is the API port; use another port, or 0 to serve /metrics there"
+            )
+        if self.api_keys.strip() and not self.api_key_list:
+            raise SettingsError("PREDIRIS_API_KEYS holds no key; give one or more keys separated by commas, or leave it empty")
         for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")

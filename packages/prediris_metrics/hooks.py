@@ -20,8 +20,9 @@ _STATUS_TEXT = {code: str(code) for code in range(100, 600)}
 _REQUEST_PROXY = cast("LocalProxy[Request]", request)
 
 
-def init_app(app: Flask, metrics: PredirisMetrics) -> None:
-    """Count, time and gauge every request of `app`, errors included, and serve `/metrics`."""
+def init_app(app: Flask, metrics: PredirisMetrics, serve_path: bool = True) -> None:
+    """Count, time and gauge every request of `app`, errors included, and serve `/metrics` unless
+    `serve_path` is false (the metrics then have a port of their own)."""
     in_flight = metrics.requests_in_flight
 
     @app.before_request
@@ -50,6 +51,8 @@ def init_app(app: Flask, metrics: PredirisMetrics) -> None:
             rule = request.url_rule
             metrics.http_request(request.method, UNMATCHED_ROUTE if rule is None else rule.rule, "500").inc()
 
-    @app.get(METRICS_PATH)
-    def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    if serve_path:
+
+        @app.get(METRICS_PATH)
+        def prometheus_metrics():
+            return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)

@@ -99,6 +99,13 @@ class PredirisMetrics:
             ["reason"],
             registry=registry,
         )
+        # The API keys' refusals (prediris_api/auth.py): 401 answers, by reason (missing, invalid).
+        self.auth_refusals = Counter(
+            "prediris_auth_refusals_total",
+            "Requests refused 401 for lack of a valid API key, by reason (missing, invalid).",
+            ["reason"],
+            registry=registry,
+        )
         self.model_info = Gauge(
             "prediris_model_info",
             "The model being served (always 1); its labels identify it.",

@@ -100,7 +100,11 @@ def test_the_root_filesystem_is_read_only_but_tmp_is_writable(docker_engine, con
 
 def test_the_model_served_is_verified_and_trained_with_the_serving_libraries(docker_engine, built_image, container, model_dir):
     _, base = container
-    card = json.loads(get(base + "/model")[2])
+    served = json.loads(get(base + "/model")[2])
+    # The image does not expose library versions (PREDIRIS_EXPOSE_RUNTIME=false): read them from the card it holds.
+    assert "versions" not in served and "runtime_warnings" not in served
+    card = json.loads(run_in_image(docker_engine, built_image, "print(open('/opt/prediris/models/iris-knn.json').read())"))
+    assert card["sha256"] == served["sha256"]
     info = docker.inspect_image(docker_engine.docker, built_image)
     locked = read_lock(ROOT / docker_engine.config.docker.lock_file)
     assert card["versions"]["scikit-learn"] == locked["scikit-learn"]

@@ -25,6 +25,7 @@ def test_every_metric_has_the_prefix_help_and_a_conventional_name(metrics):
         "prediris_invalid_requests",
         "prediris_out_of_range_features",
         "prediris_shed_requests",
+        "prediris_auth_refusals",
         "prediris_model_info",
     }
     for name, family in declared.items():

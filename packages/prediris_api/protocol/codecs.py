@@ -1,6 +1,6 @@
 """Request decoding and validation, and response encoding: the layer between HTTP and the model.
 
-Decoders turn a body into a float64 array of shape (n, 4) or raise a `Problem` whose `errors`
+Decoders turn a body into a float64 array of shape (rows, features) or raise a `Problem` whose `errors`
 point (RFC 6901) at every offending value. Encoders build the JSON replies. Nothing here knows
 about Flask routing or scikit-learn.
 """
@@ -60,7 +60,7 @@ def parse_json(body: bytes) -> Any:
         raise Problem("invalid-json", f"the body is not valid JSON: {error}") from None
 
 
-class _Errors:
+class ErrorList:
     """Collects pointer/detail pairs; the first problem slug decides the status."""
 
     def __init__(self) -> None:
@@ -94,7 +94,7 @@ def _describe(value: object) -> str:
     return type(value).__name__
 
 
-def _number(value: Any, pointer: str, errors: _Errors) -> float:
+def _number(value: Any, pointer: str, errors: ErrorList) -> float:
     kind = type(value)
     if kind is float:
         number: float = value
@@ -144,7 +144,7 @@ class PredictDecoder:
         # Fast path: one row of plain floats, the shape of almost every request.
         if type(x) is list and len(x) == self.width and all(type(v) is float and 0.0 <= v < math.inf for v in x):
             return PredictRequest(np.array((x,), dtype=np.float64), batch=False)
-        errors = _Errors()
+        errors = ErrorList()
         if type(x) is dict:
             row = self._named_row(x, "/X", errors)
             errors.raise_if_any("invalid features")
@@ -158,7 +158,7 @@ class PredictDecoder:
         if not x:
             raise Problem(
                 "invalid-shape",
-                '"X" is empty; send one row of 4 numbers or a non-empty list of rows',
+                f'"X" is empty; send one row of {self.width} numbers or a non-empty list of rows',
                 [{"pointer": "/X", "detail": "must not be empty"}],
             )
         if all(type(item) in (list, dict) for item in x):
@@ -173,7 +173,7 @@ class PredictDecoder:
         errors.raise_if_any("invalid features")
         return PredictRequest(np.array((row,), dtype=np.float64), batch=False)
 
-    def _batch(self, rows: list[Any], errors: _Errors) -> PredictRequest:
+    def _batch(self, rows: list[Any], errors: ErrorList) -> PredictRequest:
         if len(rows) > self.max_rows:
             raise Problem(
                 "batch-too-large",
@@ -187,13 +187,13 @@ class PredictDecoder:
         errors.raise_if_any("invalid batch")
         return PredictRequest(np.array(decoded, dtype=np.float64), batch=True)
 
-    def _row(self, values: list[Any], pointer: str, errors: _Errors) -> list[float]:
+    def _row(self, values: list[Any], pointer: str, errors: ErrorList) -> list[float]:
         if len(values) != self.width:
             errors.add("invalid-shape", pointer, f"has {len(values)} values; expected {self.width} ({', '.join(self.feature_names)})")
             return [0.0] * self.width
         return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
 
-    def _named_row(self, values: dict[str, Any], pointer: str, errors: _Errors) -> list[float]:
+    def _named_row(self, values: dict[str, Any], pointer: str, errors: ErrorList) -> list[float]:
         for key in values:
             if key not in self._known:
                 errors.add("unknown-field", _pointer(pointer, key), f"is not a feature; the features are {', '.join(self.feature_names)}")
@@ -218,7 +218,7 @@ def _missing_x_detail(document: dict[str, Any]) -> str:
     return '"X" is required, e.g. {"X": [5.1, 3.5, 1.4, 0.2]}'
 
 
-def check_numbers(values: list[Any], pointer: str, errors: _Errors) -> list[float]:
+def check_numbers(values: list[Any], pointer: str, errors: ErrorList) -> list[float]:
     """Validate a flat list of feature values (used by the V2 codec)."""
     return [_number(value, f"{pointer}/{index}", errors) for index, value in enumerate(values)]
 

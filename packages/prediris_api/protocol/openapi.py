@@ -1,35 +1,83 @@
-"""The OpenAPI 3.1 description of every route, built from the same constants the code uses."""
+"""The OpenAPI 3.1 description of every route, built from the same constants the code uses.
+
+It describes the deployment it is served by: the API-key scheme and its 401 answers only when keys are
+configured, `/metrics` only when it is served on the API port. `invoke lint` runs Redocly's recommended
+rules on it, and docs/postman/ is generated from it (prediris_ops/apidocs).
+"""
 
 from typing import Any
 
 from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
 from prediris_model import MODEL_NAME
 
+# The security schemes a key may be sent with (auth.py accepts either).
+SECURITY_SCHEMES = {
+    "bearerKey": {"type": "http", "scheme": "bearer", "description": "An API key as `Authorization: Bearer <key>`."},
+    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key as `X-API-Key: <key>`."},
+}
+_DESCRIPTIONS = {
+    400: "Invalid request: the problem's `errors` point at each bad value",
+    401: "No valid API key; WWW-Authenticate names the scheme",
+    404: "Not found",
+    405: "Method not allowed; the Allow header lists the methods",
+    413: "Body or batch too large",
+    415: "Content-Type is declared and is not JSON",
+    431: "Request line and headers over the server's limit",
+    503: "Overloaded or shutting down; retry after Retry-After",
+}
 
-def _problem_responses(*statuses: int) -> dict[str, Any]:
-    descriptions = {
-        400: "Invalid request",
-        404: "Unknown route",
-        405: "Method not allowed",
-        413: "Body or batch too large",
-        415: "Content-Type is not JSON",
-        503: "Overloaded or shutting down; retry after Retry-After",
-    }
-    return {
-        str(status): {
-            "description": descriptions[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in statuses
-    }
+
+def _problem_responses(*statuses: int) -> dict:
+    return {str(status): _problem(status) for status in statuses}
+
+
+def _problem(status: int) -> dict:
+    response = {"description": _DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"description": "The scheme to authenticate with.", "schema": {"type": "string"}}}
+    return response
+
+
+def _v2_errors(*statuses: int) -> dict:
+    """V2 routes answer `{"error": ...}`; a 413 may also come from the HTTP server itself, as problem+json."""
+    responses = {}
+    for status in statuses:
+        response = _problem(status)
+        response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/V2Error"}}}
+        if status == 413:
+            response["content"].update(_problem(413)["content"])
+        responses[str(status)] = response
+    return responses
 
 
 def _json(schema_ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
-def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max_rows: int, version: str) -> dict[str, Any]:
-    """Return the OpenAPI document for a model with these features and classes."""
+def _operation(operation_id: str, summary: str, description: str, responses: dict, *, secured: bool = False, **more) -> dict:
+    """An operation that states its security: the key schemes when `secured`, else explicitly none."""
+    security = [{name: []} for name in SECURITY_SCHEMES] if secured else []
+    return {
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
+        "security": security,
+        **more,
+        "responses": responses,
+    }
+
+
+def build_spec(
+    feature_names: tuple[str, ...],
+    class_names: tuple[str, ...],
+    max_rows: int,
+    version: str,
+    *,
+    api_keys: bool = False,
+    metrics_route: bool = True,
+) -> dict:
+    """Return the OpenAPI document for a model with these features and classes; `api_keys`: predictions
+    need a key; `metrics_route`: /metrics is on the API port."""
     width = len(feature_names)
     measurement = {"type": "number", "minimum": 0, "description": "A measurement in centimetres."}
     row = {
@@ -82,10 +130,6 @@ def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max
         },
         "required": ["name", "shape", "datatype", "data"],
     }
-    v2_error = {
-        "description": "Error (Open Inference Protocol)",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2Error"}}},
-    }
     schemas = {
         "PredictRequest": {
             "type": "object",
@@ -105,7 +149,10 @@ def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max
             "oneOf": [
                 {
                     "allOf": [{"$ref": "#/components/schemas/Prediction"}],
-                    "properties": {"model_version": {"type": "string"}, "warnings": {"type": "array", "items": warning}},
+                    "properties": {
+                        "model_version": {"type": "string"},
+                        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/OutOfRangeWarning"}},
+                    },
                     "required": ["model_version"],
                 },
                 {
@@ -113,7 +160,7 @@ def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max
                     "properties": {
                         "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}},
                         "model_version": {"type": "string"},
-                        "warnings": {"type": "array", "items": warning},
+                        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/OutOfRangeWarning"}},
                     },
                     "required": ["predictions", "model_version"],
                 },
@@ -224,117 +271,168 @@ def build_spec(feature_names: tuple[str, ...], class_names: tuple[str, ...], max
         },
     }
     get_errors = _problem_responses(405, 503)
+    model_parameters = [{"$ref": "#/components/parameters/ModelName"}]
+    version_parameters = [*model_parameters, {"$ref": "#/components/parameters/ModelVersion"}]
+    protected_errors = _problem_responses(401) if api_keys else {}
     paths = {
         "/predict": {
-            "post": {
-                "summary": "Predict the species of one flower or of a batch",
-                "operationId": "predict",
-                "requestBody": {
+            "post": _operation(
+                "predict",
+                "Predict the species of one flower or of a batch",
+                "Takes one row of measurements, an object of named features, or a list of rows (the batch limit is "
+                "`maxItems`). Values outside the training range are predicted, with a warning.",
+                {"200": _json("PredictResponse", "Prediction(s)"), **protected_errors, **_problem_responses(400, 405, 413, 415, 431, 503)},
+                secured=api_keys,
+                requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
                 },
-                "responses": {"200": _json("PredictResponse", "Prediction(s)"), **_problem_responses(400, 405, 413, 415, 503)},
-            }
+            )
         },
         "/health/live": {
-            "get": {
-                "summary": "Liveness",
-                "operationId": "live",
-                "responses": {"200": _json("Health", "The process answers"), **get_errors},
-            }
+            "get": _operation(
+                "live",
+                "Liveness",
+                "Answers while the process runs: restart it only when this fails.",
+                {"200": _json("Health", "The process answers"), **get_errors},
+            )
         },
         "/health/ready": {
-            "get": {
-                "summary": "Readiness",
-                "operationId": "ready",
-                "responses": {"200": _json("Health", "Model loaded and verified"), **get_errors},
-            }
+            "get": _operation(
+                "ready",
+                "Readiness",
+                "Ready once the model is loaded and verified, until the replica starts draining (then 503).",
+                {"200": _json("Health", "Model loaded and verified"), **get_errors},
+            )
         },
         "/model": {
-            "get": {
-                "summary": "The model card",
-                "operationId": "modelCard",
-                "responses": {"200": _json("ModelCard", "The card"), **get_errors},
-            }
+            "get": _operation(
+                "modelCard",
+                "The model card",
+                "The served model's name, version, features, classes and quality; library versions only when "
+                "PREDIRIS_EXPOSE_RUNTIME is true.",
+                {"200": _json("ModelCard", "The card"), **get_errors},
+            )
         },
         "/": {
-            "get": {"summary": "Index", "operationId": "index", "responses": {"200": _json("Index", "What this API offers"), **get_errors}}
+            "get": _operation(
+                "index", "Index", "What this API offers and a first request to try.", {"200": _json("Index", "The index"), **get_errors}
+            )
         },
         "/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "operationId": "openapi",
-                "responses": {
-                    "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    **get_errors,
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics",
-                "operationId": "metrics",
-                "responses": {
-                    "200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                    **get_errors,
-                },
-            }
+            "get": _operation(
+                "openapi",
+                "This document",
+                "The OpenAPI 3.1 description of this deployment.",
+                {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}, **get_errors},
+            )
         },
         "/problems/{slug}": {
-            "get": {
-                "summary": "Documentation of a problem type",
-                "operationId": "problemType",
-                "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json("ProblemType", "The problem type"), **_problem_responses(404, 405, 503)},
-            }
+            "get": _operation(
+                "problemType",
+                "Documentation of a problem type",
+                "What a problem's `type` means and how to fix it.",
+                {"200": _json("ProblemType", "The problem type"), **_problem_responses(404, 405, 503)},
+                parameters=[{"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "enum": list(PROBLEM_TYPES)}}],
+            )
         },
         "/v2": {
-            "get": {
-                "summary": "Server metadata (Open Inference Protocol)",
-                "operationId": "v2Server",
-                "responses": {"200": _json("V2Server", "Server metadata"), **get_errors},
-            }
+            "get": _operation(
+                "v2Server",
+                "Server metadata (V2)",
+                "Open Inference Protocol server metadata.",
+                {"200": _json("V2Server", "Server metadata"), **get_errors},
+            )
         },
         "/v2/health/live": {
-            "get": {"summary": "Server live (V2)", "operationId": "v2Live", "responses": {"200": _json("V2Live", "Live"), **get_errors}}
+            "get": _operation(
+                "v2Live", "Server live (V2)", "Open Inference Protocol liveness.", {"200": _json("V2Live", "Live"), **get_errors}
+            )
         },
         "/v2/health/ready": {
-            "get": {"summary": "Server ready (V2)", "operationId": "v2Ready", "responses": {"200": _json("V2Ready", "Ready"), **get_errors}}
+            "get": _operation(
+                "v2Ready",
+                "Server ready (V2)",
+                "Open Inference Protocol readiness: 503 with ready false while draining.",
+                {"200": _json("V2Ready", "Ready"), "503": _json("V2Ready", "Draining"), **_problem_responses(405)},
+            )
         },
-        f"/v2/models/{MODEL_NAME}": {
-            "get": {
-                "summary": "Model metadata (V2)",
-                "operationId": "v2ModelMetadata",
-                "responses": {"200": _json("V2ModelMetadata", "Metadata"), **get_errors},
-            }
-        },
-        f"/v2/models/{MODEL_NAME}/ready": {
-            "get": {
-                "summary": "Model ready (V2)",
-                "operationId": "v2ModelReady",
-                "responses": {"200": _json("V2ModelReady", "Ready"), **get_errors},
-            }
-        },
-        f"/v2/models/{MODEL_NAME}/infer": {
-            "post": {
-                "summary": "Inference (Open Inference Protocol V2)",
-                "operationId": "v2Infer",
-                "requestBody": {
+    }
+    for suffix, parameters, id_suffix, which in (
+        ("", model_parameters, "", "the served model"),
+        ("/versions/{version}", version_parameters, "Version", "the served model at this version (404 for another version)"),
+    ):
+        base = f"/v2/models/{{name}}{suffix}"
+        paths[base] = {
+            "get": _operation(
+                f"v2ModelMetadata{id_suffix}",
+                f"Model metadata (V2){' by version' if suffix else ''}",
+                f"Inputs, outputs and platform of {which}.",
+                {"200": _json("V2ModelMetadata", "Metadata"), **_v2_errors(404), **get_errors},
+                parameters=parameters,
+            )
+        }
+        paths[f"{base}/ready"] = {
+            "get": _operation(
+                f"v2ModelReady{id_suffix}",
+                f"Model ready (V2){' by version' if suffix else ''}",
+                f"Readiness of {which}: 503 with ready false while draining.",
+                {
+                    "200": _json("V2ModelReady", "Ready"),
+                    "503": _json("V2ModelReady", "Draining"),
+                    **_v2_errors(404),
+                    **_problem_responses(405),
+                },
+                parameters=parameters,
+            )
+        }
+        paths[f"{base}/infer"] = {
+            "post": _operation(
+                f"v2Infer{id_suffix}",
+                f"Inference (V2){' by version' if suffix else ''}",
+                f"Open Inference Protocol inference with {which}. A missing Content-Type is accepted (V2 clients may "
+                "omit it); a declared non-JSON one answers 415.",
+                {
+                    "200": _json("V2InferenceResponse", "Outputs"),
+                    **_v2_errors(400, *([401] if api_keys else []), 404, 413, 415),
+                    **_problem_responses(405, 503),
+                },
+                secured=api_keys,
+                parameters=parameters,
+                requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2InferenceRequest"}}},
                 },
-                "responses": {"200": _json("V2InferenceResponse", "Outputs"), "400": v2_error, **_problem_responses(405, 413, 503)},
-            }
+            )
+        }
+    if metrics_route:
+        paths["/metrics"] = {
+            "get": _operation(
+                "metrics",
+                "Prometheus metrics",
+                "The Prometheus text exposition. Served here only when PREDIRIS_METRICS_PORT is unset.",
+                {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}, **get_errors},
+            )
+        }
+    components = {
+        "schemas": schemas,
+        "parameters": {
+            "ModelName": {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": [MODEL_NAME]}},
+            "ModelVersion": {"name": "version", "in": "path", "required": True, "schema": {"type": "string", "enum": [version]}},
         },
     }
+    if api_keys:
+        components["securitySchemes"] = SECURITY_SCHEMES
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "prediris",
             "version": version,
             "summary": "Iris species from flower measurements, by a verified scikit-learn KNN model.",
+            "description": "Predictions over JSON, errors as RFC 9457 problem details, and the Open Inference Protocol V2 routes.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
+        "servers": [{"url": "/", "description": "The server answering this document"}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": components,
     }

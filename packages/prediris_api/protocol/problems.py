@@ -6,7 +6,7 @@ Every error the API answers is a `Problem`: a status, a stable slug (also the `r
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,12 @@ _TYPES = [
         "Request headers too large",
         "The request line and headers are over the server's limit; send fewer or shorter headers.",
     ),
+    ProblemType(
+        "unauthorized",
+        401,
+        "API key required",
+        "This route needs an API key: send Authorization: Bearer <key> or X-API-Key: <key> (see WWW-Authenticate).",
+    ),
     ProblemType("not-found", 404, "Not found", "No route matches this path; see /openapi.json."),
     ProblemType(
         "method-not-allowed",
@@ -69,7 +75,6 @@ _TYPES = [
     ProblemType("bad-request", 400, "Bad request", "The request could not be understood."),
     ProblemType("overloaded", 503, "Overloaded", "The replica is at its admission limit; retry after the Retry-After delay."),
     ProblemType("shutting-down", 503, "Shutting down", "The replica is draining before it stops; retry, another replica will answer."),
-    ProblemType("not-ready", 503, "Not ready", "The model is not loaded and verified yet."),
     ProblemType("internal-error", 500, "Internal error", "An unexpected error; it was logged on the server."),
 ]
 PROBLEM_TYPES = {problem_type.slug: problem_type for problem_type in _TYPES}
@@ -131,23 +136,26 @@ def from_http_exception(error: HTTPException) -> Problem:
     return Problem("bad-request", error.description or "the request could not be understood")
 
 
-def init_app(app: Flask, on_problem: Callable[[Problem], None] | None = None) -> None:
-    """Register the handlers that turn every error into problem+json; `on_problem` sees each one."""
+def init_app(
+    app: Flask,
+    on_problem: Callable[[Problem], None] | None = None,
+    renderers: Mapping[str, Callable[[Problem], Response]] | None = None,
+) -> None:
+    """Register the one handler that turns every error into an answer: problem+json, or the body a
+    blueprint's protocol requires (`renderers`, by blueprint name). `on_problem` sees each problem."""
+    renderers = dict(renderers or {})
 
     def answer(problem: Problem) -> Response:
         if on_problem is not None:
             on_problem(problem)
-        return problem_response(problem, request.path)
-
-    @app.errorhandler(Problem)
-    def _problem(problem: Problem) -> Response:
-        return answer(problem)
-
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Response:
-        return answer(from_http_exception(error))
+        render = renderers.get(request.blueprint)
+        return render(problem) if render is not None else problem_response(problem, request.path)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _any(error: Exception):
+        if isinstance(error, Problem):
+            return answer(error)
+        if isinstance(error, HTTPException):
+            return answer(from_http_exception(error))
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(Problem("internal-error", "an unexpected error occurred; it was logged on the server"), request.path)
+        return answer(Problem("internal-error", "an unexpected error occurred; it was logged on the server"))

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from prediris_api.protocol.codecs import _Errors, check_numbers, dumps
+from prediris_api.protocol.codecs import ErrorList, check_numbers, dumps
 from prediris_api.protocol.problems import Problem
 
 DATATYPES = {"FP32": np.float32, "FP64": np.float64}
@@ -63,7 +63,7 @@ def decode_infer(document: Any, width: int, max_rows: int) -> InferRequest:
         flat = data
     if len(flat) != rows * width:
         raise _bad(f"inputs[0].data has {len(flat)} values; shape {shape} needs {rows * width}")
-    errors = _Errors()
+    errors = ErrorList()
     values = check_numbers(flat, "/inputs/0/data", errors)
     if errors.items:
         first = errors.items[0]

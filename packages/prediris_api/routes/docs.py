@@ -14,7 +14,15 @@ def openapi() -> Response:
     spec = current_app.extensions.get("prediris_openapi")
     if spec is None:
         state = service()
-        spec = build_spec(state.runtime.feature_names, state.runtime.class_names, state.settings.max_batch_rows, state.runtime.version)
+        settings = state.settings
+        spec = build_spec(
+            state.runtime.feature_names,
+            state.runtime.class_names,
+            settings.max_batch_rows,
+            state.runtime.version,
+            api_keys=bool(settings.api_key_list),
+            metrics_route=not settings.metrics_port,
+        )
         current_app.extensions["prediris_openapi"] = spec
     return jsonify(spec)
 

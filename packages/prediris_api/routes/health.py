@@ -27,10 +27,11 @@ def ready() -> Response:
 @bp.get("/")
 def index() -> Response:
     state = service()
+    metrics_route = [] if state.settings.metrics_port else ["/metrics"]
     return jsonify(
         name="prediris",
         model=MODEL_NAME,
         model_version=state.runtime.version,
-        routes=["/predict", "/health/live", "/health/ready", "/model", "/openapi.json", "/metrics", "/v2"],
+        routes=["/predict", "/health/live", "/health/ready", "/model", "/openapi.json", *metrics_route, "/v2"],
         try_it='curl -X POST -H "Content-Type: application/json" -d \'{"X": [5.1,3.5,1.4,0.2]}\' <this URL>/predict',
     )

@@ -1,16 +1,16 @@
 """The Open Inference Protocol V2 REST routes, so KServe/MLServer/Triton clients work unchanged.
 
-Errors here answer `{"error": "..."}` as the protocol specifies, not problem+json.
+Errors here answer `{"error": "..."}` as the protocol specifies, not problem+json: the app's one
+problem handler renders them with `error_response` (see app.py).
 """
 
 from importlib import metadata
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from prediris_api.protocol.bodies import json_body
 from prediris_api.protocol.codecs import parse_json
-from prediris_api.protocol.problems import Problem, from_http_exception
+from prediris_api.protocol.problems import Problem
 from prediris_api.protocol.v2codec import decode_infer, encode_infer
 from prediris_api.service import Service, service
 from prediris_model import MODEL_NAME
@@ -27,16 +27,12 @@ def server_version() -> str:
         return "unknown"
 
 
-@bp.errorhandler(Problem)
-def _problem(problem: Problem) -> tuple[Response, int]:
-    service().metrics.invalid_requests.labels(problem.slug).inc()
-    return jsonify(error=problem.detail), problem.status
-
-
-@bp.errorhandler(HTTPException)
-def _http(error: HTTPException) -> tuple[Response, int]:
-    problem = from_http_exception(error)
-    return jsonify(error=problem.detail), problem.status
+def error_response(problem: Problem) -> Response:
+    """Answer a problem the protocol's way: `{"error": detail}`, with the problem's status and headers."""
+    response = jsonify(error=problem.detail)
+    response.status_code = problem.status
+    response.headers.update(problem.headers)
+    return response
 
 
 def _model(name: str, version: str | None = None) -> Service:
@@ -71,7 +67,7 @@ def model_metadata(name: str, version: str | None = None) -> Response:
     return jsonify(
         name=MODEL_NAME,
         versions=[runtime.version],
-        platform=f"scikit-learn_{runtime.card.get('versions', {}).get('scikit-learn', 'unknown')}",
+        platform=_platform(state),
         inputs=[
             {
                 "name": "input-0",
@@ -85,6 +81,13 @@ def model_metadata(name: str, version: str | None = None) -> Response:
             {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(runtime.class_names)]},
         ],
     )
+
+
+def _platform(state) -> str:
+    """scikit-learn, with the version the model was trained with when runtime details are shown."""
+    if not state.settings.expose_runtime:
+        return "scikit-learn"
+    return f"scikit-learn_{state.runtime.card.get('versions', {}).get('scikit-learn', 'unknown')}"
 
 
 @bp.get("/models/<name>/ready")

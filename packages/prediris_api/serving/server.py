@@ -27,9 +27,9 @@ from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from werkzeug.exceptions import HTTPException
 
-from prediris_api.app import _count_problem, create_app
+from prediris_api.app import create_app, problem_counter
 from prediris_api.service import EXTENSION
-from prediris_api.serving import accesslog
+from prediris_api.serving import accesslog, metrics_port
 from prediris_api.serving.admission import AdmissionDispatcher, Limits
 from prediris_api.serving.connections import Listener, PredirisChannel
 from prediris_api.settings import Settings, SettingsError
@@ -95,7 +95,7 @@ class Server:
                 sockinfo=sockinfo,
                 draining=self.draining,
                 limits=self.dispatcher.limits,
-                on_problem=_count_problem(metrics),
+                on_problem=problem_counter(metrics),
                 on_shed=_count_shed(app, metrics),
             )
             for sockinfo in self.adjustments.listen
@@ -201,7 +201,9 @@ def build_server(settings: Settings, app: Flask | None = None) -> Server:
     app = app if app is not None else create_app({"settings": settings})
     if settings.access_log:
         accesslog.init_app(app)
-    return Server(app, settings)
+    server = Server(app, settings)
+    metrics_port.start(settings, app.extensions[EXTENSION].metrics.registry)
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     try:
         server = build_server(settings)
-    except ModelError as error:
+    except (ModelError, metrics_port.MetricsPortError) as error:
         print(f"prediris: {error}", file=sys.stderr)
         return 1
     except OSError as error:

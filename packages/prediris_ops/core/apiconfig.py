@@ -20,6 +20,13 @@ class APISettings:
     port: int
     threads: int | None
     model_dir: str
+    # The port serving /metrics alone (PREDIRIS_METRICS_PORT, api.metrics_port); None: /metrics on `port`.
+    metrics_port: int | None = None
+
+    @property
+    def scrape_port(self) -> int:
+        """Return the port Prometheus scrapes /metrics on."""
+        return self.metrics_port or self.port
 
     @property
     def base_url(self) -> str:
@@ -32,6 +39,8 @@ class APISettings:
         env = {"PREDIRIS_HOST": self.host, "PREDIRIS_PORT": str(self.port), "PREDIRIS_MODEL_DIR": self.model_dir}
         if self.threads:
             env["PREDIRIS_THREADS"] = str(self.threads)
+        if self.metrics_port:
+            env["PREDIRIS_METRICS_PORT"] = str(self.metrics_port)
         return env
 
 
@@ -53,11 +62,13 @@ def api_settings(
     threads_value, threads_source = pick(threads, "--threads", ("PREDIRIS_THREADS",), config["api"].get("threads"))
     host_value, _ = pick(host, "--host", ("PREDIRIS_HOST",), config["api"]["host"])
     directory, _ = pick(model_dir, "--model-dir", ("PREDIRIS_MODEL_DIR",), config["model"]["dir"])
+    metrics_value, metrics_source = pick(None, "", ("PREDIRIS_METRICS_PORT",), config["api"].get("metrics_port"))
     return APISettings(
         host=str(host_value),
         port=_whole(port_value, port_source or "api.port"),
         threads=_whole(threads_value, threads_source or "api.threads") if threads_value not in (None, "") else None,
         model_dir=str(directory),
+        metrics_port=_whole(metrics_value, metrics_source or "api.metrics_port") if metrics_value not in (None, "", 0, "0") else None,
     )
 
 

@@ -46,7 +46,8 @@ def stack_options(
     local = api_settings(config)
     api_host = "127.0.0.1" if local.host in ("0.0.0.0", "::") else local.host
     # From a container the host's API is host.docker.internal (see docker-compose.yml's extra_hosts).
-    default_target = f"{'host.docker.internal' if compose else api_host}:{local.port}"
+    # /metrics is on the metrics port when one is configured, else on the API port.
+    default_target = f"{'host.docker.internal' if compose else api_host}:{local.scrape_port}"
     targets = api or cfg.get("api_targets") or default_target
     try:
         options = stack.StackOptions(
