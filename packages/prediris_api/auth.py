@@ -17,6 +17,8 @@ from prediris_metrics import PredirisMetrics
 # Flask endpoints (blueprint.view) that predict: the routes a key protects.
 PROTECTED_ENDPOINTS = frozenset({"predict.predict", "v2.infer"})
 REFUSAL_REASONS = ("missing", "invalid")
+# Where init_app leaves the KeyChecker of an app that has keys (the /predict fast path reads it).
+EXTENSION = "prediris.auth"
 # The problem type of a refusal; counted here by reason, not as an invalid request (app.py).
 PROBLEM_SLUG = "unauthorized"
 CHALLENGE = 'Bearer realm="prediris"'
@@ -59,6 +61,7 @@ def init_app(app: Flask, keys: Sequence[str], metrics: PredirisMetrics) -> None:
     if not keys:
         return
     checker = KeyChecker(keys)
+    app.extensions[EXTENSION] = checker
 
     @app.before_request
     def _require_key():

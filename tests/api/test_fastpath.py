@@ -22,9 +22,9 @@ ANSWERED = [
 REFUSED = [b"{", b"", b"[1]", b'{"X": []}', b'{"X": [1, 2]}', b'{"X": [1, 2, 3, "4"]}', b'{"X": [1, 2, 3, 4], "y": 1}']
 
 
-def build(model_dir, fast: bool):
+def build(model_dir, fast: bool, **settings):
     metrics = PredirisMetrics(CollectorRegistry())
-    app = create_app({"model_dir": str(model_dir), "metrics": metrics, "wsgi_fast_path": fast})
+    app = create_app({"model_dir": str(model_dir), "metrics": metrics, "wsgi_fast_path": fast, **settings})
     return app, metrics
 
 
@@ -34,8 +34,8 @@ def pair(model_dir):
     return build(model_dir, True), build(model_dir, False)
 
 
-def reply(app, body: bytes, content_type="application/json"):
-    response = app.test_client().post("/predict", data=body, content_type=content_type)
+def reply(app, body: bytes, content_type="application/json", headers=None):
+    response = app.test_client().post("/predict", data=body, content_type=content_type, headers=headers or {})
     return response.status_code, response.headers.get("Content-Type"), response.headers.get("Content-Length"), response.data
 
 
@@ -96,6 +96,34 @@ def test_an_unknown_request_hook_turns_the_fast_path_off_so_it_is_never_bypassed
     with caplog.at_level(logging.WARNING, logger="prediris"):
         assert reply(app, json.dumps({"X": SETOSA}).encode())[0] == 401
     assert "fast path is off" in caplog.text and "require_a_key" in caplog.text
+
+
+KEY = "fast-path-key"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}, {}, {"X-API-Key": "wrong"}, {"Authorization": "Basic Zm9vOmJhcg=="}],
+    ids=["bearer", "x-api-key", "no key", "wrong key", "other scheme"],
+)
+def test_with_api_keys_the_fast_path_answers_a_valid_key_and_flask_refuses_the_rest_alike(model_dir, headers):
+    (fast, fast_metrics), (flask_only, flask_metrics) = build(model_dir, True, api_keys=KEY), build(model_dir, False, api_keys=KEY)
+    body = json.dumps({"X": SETOSA}).encode()
+    answer = reply(fast, body, headers=headers)
+    assert answer == reply(flask_only, body, headers=headers)
+    assert answer[0] == (200 if headers in ({"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}) else 401)
+    assert series(fast_metrics) == series(flask_metrics)
+
+
+def test_with_api_keys_a_keyed_request_still_never_reaches_the_flask_view(model_dir):
+    app, _ = build(model_dir, True, api_keys=KEY)
+
+    def view():
+        raise AssertionError("Flask's view ran")
+
+    app.view_functions["predict.predict"] = view
+    assert reply(app, json.dumps({"X": SETOSA}).encode(), headers={"X-API-Key": KEY})[0] == 200
+    assert reply(app, json.dumps({"X": SETOSA}).encode())[0] == 401
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast path", "flask"])

@@ -11,9 +11,11 @@ Everything else goes to Flask untouched, and so does any request the fast path c
 on a Problem (or any error) the body already read is handed back to Flask, which answers it
 exactly as without the fast path (problem+json, counted once). Measured in docs/performance.md.
 
-The fast path knows the app's request hooks (metrics, access log). If anything else hooks into
-the requests (an authentication check, say), it steps aside and Flask answers every request, so
-no hook is ever bypassed; `PREDIRIS_WSGI_FAST_PATH=false` turns it off outright.
+The fast path knows the app's request hooks (metrics, access log, the API-key check of auth.py:
+with keys configured it answers only a request that offers a valid key, and hands any other to
+Flask, which refuses and counts it). If anything else hooks into the requests, it steps aside and
+Flask answers every request, so no hook is ever bypassed; `PREDIRIS_WSGI_FAST_PATH=false` turns it
+off outright.
 """
 
 import io
@@ -24,6 +26,7 @@ from typing import Any
 
 from flask import Flask
 
+from prediris_api import auth
 from prediris_api.service import EXTENSION
 from prediris_api.serving import accesslog
 
@@ -31,7 +34,7 @@ log = logging.getLogger("prediris")
 PATH = "/predict"
 ROUTE = "/predict"  # the route template the request counter uses
 # Modules whose request hooks the fast path does itself.
-KNOWN_HOOKS = {"prediris_metrics.hooks", accesslog.__name__}
+KNOWN_HOOKS = {"prediris_metrics.hooks", accesslog.__name__, auth.__name__}
 _HEADERS = "application/json"
 
 
@@ -50,12 +53,16 @@ class PredictFastPath:
         # Decided at the first request, once every hook is registered.
         self._enabled: bool | None = None
         self._access_log = False
+        self._keys: auth.KeyChecker | None = flask_app.extensions.get(auth.EXTENSION)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST" or not self.enabled():
             return self.wsgi_app(environ, start_response)
         length = environ.get("CONTENT_LENGTH", "")
         if environ.get("CONTENT_TYPE") != "application/json" or not length.isdigit() or int(length) > self.max_bytes:
+            return self.wsgi_app(environ, start_response)
+        keys = self._keys
+        if keys is not None and keys.refusal(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY")) is not None:
             return self.wsgi_app(environ, start_response)
         started = perf_counter()
         body = environ["wsgi.input"].read(int(length))
