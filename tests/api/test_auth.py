@@ -8,6 +8,7 @@ import pytest
 
 from prediris_api import create_app
 from prediris_api.auth import KeyChecker
+from prediris_ops.checks.smoke import first_key, run_checks
 from tests.support.servers import running_api
 
 KEYS = "first-key, second-key"
@@ -112,3 +113,12 @@ def test_the_real_server_answers_401_without_a_key_and_200_with_one(model_dir, t
             exposition = response.read().decode()
         assert 'prediris_auth_refusals_total{reason="missing"} 1.0' in exposition
     assert "s3cret-key" not in (tmp_path / "server.log").read_text()
+
+
+def test_the_smoke_checks_pass_on_a_keyed_server_with_its_first_key_and_fail_without(model_dir, tmp_path):
+    assert first_key(" , second, third") == "second" and first_key("") is None and first_key(None) is None
+    with running_api(model_dir, tmp_path / "server.log", api_keys=KEYS) as (base, _):
+        assert [check.name for check in run_checks(base, api_key=first_key(KEYS)) if not check.ok] == []
+        failed = [check for check in run_checks(base) if not check.ok]
+    assert {check.name for check in failed} >= {"predicts setosa", "predicts versicolor", "predicts virginica"}
+    assert all("HTTP 401" in check.detail for check in failed)

@@ -32,7 +32,7 @@ from prediris_ops.azure.containerapp import (
 )
 from prediris_ops.azure.errors import AzureError, describe
 from prediris_ops.azure.target import AzureTarget
-from prediris_ops.checks.smoke import run_checks
+from prediris_ops.checks.smoke import first_key, run_checks
 
 Log = Callable[[str], None]
 HEALTHY = ("healthy",)
@@ -137,9 +137,9 @@ def _serving(revisions: list[models.Revision]) -> models.Revision | None:
     return max(live, key=_traffic, default=None)
 
 
-def _smoke(url: str, log: Log) -> str | None:
-    """Run the smoke checks against `url`; return why it failed, or None."""
-    checks = run_checks(url)
+def _smoke(url: str, log: Log, api_keys: str | None = None) -> str | None:
+    """Run the smoke checks against `url` (with the first of `api_keys`); return why it failed, or None."""
+    checks = run_checks(url, api_key=first_key(api_keys))
     for check in checks:
         log(f"    {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     failed = [check for check in checks if not check.ok]
@@ -222,13 +222,15 @@ def _revision_url(clients: AzureClients, target: AzureTarget, name: str) -> str:
     return f"{target.ingress_scheme}://{fqdn}" if fqdn else ""
 
 
-def _run_canary(clients, target, policy: canary.CanaryPolicy, name: str, previous: str, log: Log) -> str | None:
+def _run_canary(
+    clients, target, policy: canary.CanaryPolicy, name: str, previous: str, log: Log, api_keys: str | None = None
+) -> str | None:
     """Smoke-test the new revision at its own address, give it its share, judge it, promote it; return why it failed."""
     url = _revision_url(clients, target, name)
     if not url:
         return f"revision {name} has no address of its own to probe"
     log(f"smoke test of {name} at {url}:")
-    reason = _smoke(url, log)
+    reason = _smoke(url, log, api_keys)
     if reason is not None:
         return reason
     log(f"canary: traffic {policy.percent} % → {name}, {100 - policy.percent} % → {previous}")
@@ -306,13 +308,13 @@ def deploy(
     url = smoke_url or (f"{target.ingress_scheme}://{fqdn}" if fqdn else "")
     reason = None if unchanged else wait_for_revision(clients, target, name, log)
     if reason is None and policy is not None and previous is not None:  # a canary always has a previous revision (checked above)
-        reason = _run_canary(clients, target, policy, name, previous, log)
+        reason = _run_canary(clients, target, policy, name, previous, log, api_keys)
     elif reason is None:
         if not url:
             reason = "the app has no ingress fqdn to smoke-test"
         else:
             log(f"smoke test of {url}:")
-            reason = _smoke(url, log)
+            reason = _smoke(url, log, api_keys)
     if reason is not None:
         if unchanged:
             raise AzureError(f"the live revision {name} fails its smoke test: {reason}")

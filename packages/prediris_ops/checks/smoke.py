@@ -23,10 +23,24 @@ class Check:
     detail: str
 
 
-def _request(url: str, method: str = "GET", body: bytes | None = None, content_type: str | None = None, timeout: float = 10.0):
+def first_key(keys: str | None) -> str | None:
+    """Return the first of comma-separated API keys (as PREDIRIS_API_KEYS holds them), None when there is none."""
+    return next((key.strip() for key in (keys or "").split(",") if key.strip()), None)
+
+
+def _request(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    content_type: str | None = None,
+    timeout: float = 10.0,
+    api_key: str | None = None,
+):
     request = urllib.request.Request(url, data=body, method=method)
     if content_type:
         request.add_header("Content-Type", content_type)
+    if api_key:
+        request.add_header("X-API-Key", api_key)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.headers.get_content_type(), response.read()
@@ -34,8 +48,8 @@ def _request(url: str, method: str = "GET", body: bytes | None = None, content_t
         return error.code, error.headers.get_content_type(), error.read()
 
 
-def run_checks(base_url: str, timeout: float = 10.0) -> list[Check]:
-    """Run every smoke check against `base_url`; never raises for an HTTP-level failure."""
+def run_checks(base_url: str, timeout: float = 10.0, api_key: str | None = None) -> list[Check]:
+    """Run every smoke check against `base_url` (predictions with `api_key`, when given); never raises for an HTTP-level failure."""
     base = base_url.rstrip("/")
     checks: list[Check] = []
 
@@ -51,7 +65,7 @@ def run_checks(base_url: str, timeout: float = 10.0) -> list[Check]:
         return status == 200, f"HTTP {status}"
 
     def flower(expected: str, row: list[float]):
-        status, _, raw = _request(base + "/predict", "POST", json.dumps({"X": row}).encode(), "application/json", timeout)
+        status, _, raw = _request(base + "/predict", "POST", json.dumps({"X": row}).encode(), "application/json", timeout, api_key)
         if status != 200:
             return False, f"HTTP {status}: {raw[:200].decode(errors='replace')}"
         answer = json.loads(raw)
@@ -64,7 +78,7 @@ def run_checks(base_url: str, timeout: float = 10.0) -> list[Check]:
 
     def refuses(body: bytes, content_type: str, expected_status: int):
         def probe():
-            status, media_type, raw = _request(base + "/predict", "POST", body, content_type, timeout)
+            status, media_type, raw = _request(base + "/predict", "POST", body, content_type, timeout, api_key)
             problem = json.loads(raw) if media_type == "application/problem+json" else {}
             ok = status == expected_status and problem.get("status") == expected_status
             return ok, f"HTTP {status} {media_type}: {problem.get('detail', raw[:120].decode(errors='replace'))}"

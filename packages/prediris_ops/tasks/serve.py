@@ -1,11 +1,12 @@
 """`invoke up` (train if needed, then serve in the foreground) and `invoke smoke` (check a live API)."""
 
+import os
 import sys
 
 from invoke.exceptions import Exit
 
 from prediris_model import MODEL_NAME
-from prediris_ops.checks.smoke import run_checks
+from prediris_ops.checks.smoke import first_key, run_checks
 from prediris_ops.core.apiconfig import api_settings
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.model import ensure_model
@@ -37,9 +38,12 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
 
 @task(help={"url": "Base URL of the API (default: where `invoke up` serves: PREDIRIS_HOST/PREDIRIS_PORT, else api.host:api.port)."})
 def smoke(c, url=None):
-    """Check a live API: health, a known flower of each species, the model card and error handling."""
+    """Check a live API: health, a known flower of each species, the model card and error handling.
+
+    Predictions send the first key of PREDIRIS_API_KEYS (the service's own variable) when it is set.
+    """
     base = http_url(url) if url else api_settings(c.config).base_url
-    checks = run_checks(base)
+    checks = run_checks(base, api_key=first_key(os.environ.get("PREDIRIS_API_KEYS")))
     width = max(len(check.name) for check in checks)
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.name:<{width}}  {check.detail}")
