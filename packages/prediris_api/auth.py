@@ -64,7 +64,7 @@ def init_app(app: Flask, keys: Sequence[str], metrics: PredirisMetrics) -> None:
     app.extensions[EXTENSION] = checker
 
     @app.before_request
-    def _require_key():
+    def _require_key() -> None:
         if request.endpoint in PROTECTED_ENDPOINTS:
             headers = request.headers
             reason = checker.refusal(headers.get("Authorization"), headers.get("X-API-Key"))

@@ -54,5 +54,5 @@ def init_app(app: Flask, metrics: PredirisMetrics, serve_path: bool = True) -> N
     if serve_path:
 
         @app.get(METRICS_PATH)
-        def prometheus_metrics():
+        def prometheus_metrics() -> Response:
             return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)

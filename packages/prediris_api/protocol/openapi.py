@@ -27,18 +27,18 @@ _DESCRIPTIONS = {
 }
 
 
-def _problem_responses(*statuses: int) -> dict:
+def _problem_responses(*statuses: int) -> dict[str, Any]:
     return {str(status): _problem(status) for status in statuses}
 
 
-def _problem(status: int) -> dict:
+def _problem(status: int) -> dict[str, Any]:
     response = {"description": _DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     if status == 401:
         response["headers"] = {"WWW-Authenticate": {"description": "The scheme to authenticate with.", "schema": {"type": "string"}}}
     return response
 
 
-def _v2_errors(*statuses: int) -> dict:
+def _v2_errors(*statuses: int) -> dict[str, Any]:
     """V2 routes answer `{"error": ...}`; a 413 may also come from the HTTP server itself, as problem+json."""
     responses = {}
     for status in statuses:
@@ -54,9 +54,11 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
-def _operation(operation_id: str, summary: str, description: str, responses: dict, *, secured: bool = False, **more) -> dict:
+def _operation(
+    operation_id: str, summary: str, description: str, responses: dict[str, Any], *, secured: bool = False, **more: Any
+) -> dict[str, Any]:
     """An operation that states its security: the key schemes when `secured`, else explicitly none."""
-    security = [{name: []} for name in SECURITY_SCHEMES] if secured else []
+    security: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES] if secured else []
     return {
         "summary": summary,
         "description": description,
@@ -75,7 +77,7 @@ def build_spec(
     *,
     api_keys: bool = False,
     metrics_route: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Return the OpenAPI document for a model with these features and classes; `api_keys`: predictions
     need a key; `metrics_route`: /metrics is on the API port."""
     width = len(feature_names)

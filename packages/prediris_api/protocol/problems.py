@@ -148,11 +148,12 @@ def init_app(
     def answer(problem: Problem) -> Response:
         if on_problem is not None:
             on_problem(problem)
-        render = renderers.get(request.blueprint)
+        blueprint = request.blueprint
+        render = renderers.get(blueprint) if blueprint is not None else None
         return render(problem) if render is not None else problem_response(problem, request.path)
 
     @app.errorhandler(Exception)
-    def _any(error: Exception):
+    def _any(error: Exception) -> Response:
         if isinstance(error, Problem):
             return answer(error)
         if isinstance(error, HTTPException):

@@ -83,7 +83,7 @@ def model_metadata(name: str, version: str | None = None) -> Response:
     )
 
 
-def _platform(state) -> str:
+def _platform(state: Service) -> str:
     """scikit-learn, with the version the model was trained with when runtime details are shown."""
     if not state.settings.expose_runtime:
         return "scikit-learn"

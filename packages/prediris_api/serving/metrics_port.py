@@ -5,6 +5,7 @@ environment and never published; the API port then answers 404 for /metrics (see
 """
 
 import logging
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -17,7 +18,7 @@ class MetricsPortError(RuntimeError):
     """The metrics port cannot be listened on; the message names the variable to change."""
 
 
-def start(settings: Settings, registry: CollectorRegistry):
+def start(settings: Settings, registry: CollectorRegistry) -> WSGIServer | None:
     """Serve `registry` on settings.metrics_port (nothing when it is 0); return the server or None."""
     if not settings.metrics_port:
         return None

@@ -11,6 +11,7 @@ Regenerate with `invoke postman`; tests/ops/test_apidocs.py fails when the commi
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from prediris_api.settings import Settings
 from prediris_ops.apidocs.document import describe
@@ -154,7 +155,7 @@ def _tests(
 
 
 def _request(method: str, path: str, operation: dict, *, body=None, raw=None, content_type="application/json", headers=None) -> dict:
-    request = {
+    request: dict[str, Any] = {
         "method": method.upper(),
         "header": [{"key": key, "value": value} for key, value in (headers or {}).items()],
         "url": _url(path),

@@ -131,7 +131,7 @@ def read_lock_text(text: str) -> dict[str, str]:
 
 def read_hashes_text(text: str) -> dict[str, list[str]]:
     """Return {canonical name: [sha256:…]} from a lock file's text."""
-    hashes = {}
+    hashes: dict[str, list[str]] = {}
     for line in text.splitlines():
         match = PIN.match(line.strip())
         if match:
