@@ -52,8 +52,10 @@ class Settings:
     channel_timeout_seconds: int = setting(30, "Idle connections, and requests not fully received after this many seconds, are closed.")
     access_log: bool = setting(False, "One JSON access-log line per request.")
     # Answer well-formed POST /predict requests without Flask (serving/fastpath.py); same replies.
-    wsgi_fast_path: bool = True
-    log_level: str = "INFO"
+    wsgi_fast_path: bool = setting(
+        True, "Answer well-formed POST /predict without Flask, with the same replies; false: always through Flask."
+    )
+    log_level: str = setting("INFO", "Level of the service's log lines on stderr: DEBUG, INFO, WARNING or ERROR.")
     # The public surface (docs/security.md). 0: /metrics on the API port (the local default); a port:
     # /metrics there only (an internal port on Azure), and 404 on the API port.
     metrics_port: int = setting(0, "Serve /metrics on this port only (404 on the API port); 0: on the API port.")
