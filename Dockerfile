@@ -61,6 +61,12 @@ FROM builder AS app
 COPY packages/prediris_metrics /opt/prediris/prediris_metrics
 COPY packages/prediris_model /opt/prediris/prediris_model
 COPY packages/prediris_api /opt/prediris/prediris_api
+# The server reports the version of the `prediris` distribution (its package metadata). The packages are
+# copied, not installed, so the distribution's minimal metadata is written beside them.
+ARG OCI_VERSION=0.1.0
+RUN ["/opt/venv/bin/python", "-c", "import os, pathlib; v = os.environ['OCI_VERSION']; \
+d = pathlib.Path('/opt/prediris', f'prediris-{v}.dist-info'); d.mkdir(); \
+(d / 'METADATA').write_text(f'Metadata-Version: 2.1\\nName: prediris\\nVersion: {v}\\n')"]
 # Byte-compile at build time: the root filesystem is read-only at run time.
 RUN /opt/venv/bin/python -m compileall -q /opt/prediris
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tarfile
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,12 @@ def test_invoke_smoke_passes_against_the_container(container):
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"smoke test of {base}: all" in result.stdout
     assert [check for check in run_checks(base) if not check.ok] == []
+
+
+def test_the_server_reports_the_version_of_the_distribution_it_was_built_from(container):
+    _, base = container
+    with urllib.request.urlopen(base + "/v2", timeout=10) as response:
+        assert json.load(response)["version"] == metadata.version("prediris")
 
 
 def test_metrics_count_the_predictions_served(container):
@@ -155,7 +162,9 @@ def test_the_image_holds_only_the_service_and_its_locked_dependencies(docker_eng
         "import importlib.util as u; print([n for n in ('prediris_ops', 'tests', 'invoke', 'pip') if u.find_spec(n)])",
     )
     locked = read_lock(ROOT / docker_engine.config.docker.lock_file)
-    assert set(content.split()) == SERVICE_CONTENT
+    # Beside the three packages, the metadata of the `prediris` distribution (its version, for /v2).
+    assert set(content.split()) == SERVICE_CONTENT | {f"prediris-{metadata.version('prediris')}.dist-info"}
+    assert installed.pop("prediris") == metadata.version("prediris")
     assert {name.lower().replace("_", "-"): version for name, version in installed.items()} == locked
     assert importable == "[]"
 
