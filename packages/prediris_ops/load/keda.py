@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from prediris_ops.core.errors import OpsError, OptionError
 from prediris_ops.core.localapi import answers
 from prediris_ops.kubernetes.trigger import trigger_query
-from prediris_ops.load.periodic import Periodic
+from prediris_ops.load.periodic import Watcher
 from prediris_ops.load.replicas import ScaleRule, latest_at
 from prediris_ops.load.results import Second
 from prediris_ops.observe import prometheus_api
@@ -31,7 +31,7 @@ class QueryReading:
 
 
 @dataclass
-class QueryWatcher:
+class QueryWatcher(Watcher):
     """Evaluate `query` on Prometheus every few seconds in a background thread; keep every answer."""
 
     prometheus_url: str
@@ -39,16 +39,6 @@ class QueryWatcher:
     every_seconds: float = 5.0
     readings: list[QueryReading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self._polling = Periodic(self.take, self.every_seconds, at_start=True, at_exit=True)
-
-    def __enter__(self):
-        self._polling.__enter__()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._polling.__exit__(*exc_info)
 
     def take(self) -> None:
         """Evaluate the query now and keep its value (no series yet, e.g. before the first scrape, is a problem)."""

@@ -31,3 +31,21 @@ class Periodic:
             self.action()
         while not self._stop.wait(self.every):
             self.action()
+
+
+class Watcher:
+    """A `with` block during which `take()` runs at entry, every `every_seconds` and at exit (the watchers of a load test)."""
+
+    every_seconds: float
+    _polling: Periodic
+
+    def take(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._polling = Periodic(self.take, self.every_seconds, at_start=True, at_exit=True)
+        self._polling.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._polling.__exit__(*exc_info)

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from azure.core.exceptions import AzureError
 
-from prediris_ops.load.periodic import Periodic
+from prediris_ops.load.periodic import Watcher
 from prediris_ops.load.results import Second
 
 # A reading's value: a replica count, or a query's value.
@@ -59,23 +59,13 @@ def count_replicas(client, resource_group: str, app: str) -> int:
 
 
 @dataclass
-class ReplicaWatcher:
+class ReplicaWatcher(Watcher):
     """Poll the replica count in a background thread (at start, every few seconds, at the end); keep every reading."""
 
     read: Callable[[], int]
     every_seconds: float = 5.0
     readings: list[ReplicaReading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self._polling = Periodic(self.take, self.every_seconds, at_start=True, at_exit=True)
-
-    def __enter__(self):
-        self._polling.__enter__()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._polling.__exit__(*exc_info)
 
     def take(self) -> None:
         """Read the count now and keep it (a failed read is kept as a problem, not raised)."""
