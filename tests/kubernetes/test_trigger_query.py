@@ -132,7 +132,9 @@ def test_under_load_the_query_returns_what_metrics_shows_less_the_scrape(scraped
     assert keda == {stamp: value - 1 for stamp, value in raw.items()}
     # The load was seen both ways: by our own reads of /metrics and by the scrapes the query sums.
     assert max(direct) >= 1 and max(keda.values()) >= 1, (direct, keda)
-    assert max(keda.values()) <= CLIENTS and max(direct) <= CLIENTS
+    # At most the clients, plus the other observer's request in flight at that moment (a scrape during
+    # our read of /metrics, our read during a scrape): the gauge counts every request held, /metrics too.
+    assert max(keda.values()) <= CLIENTS + 1 and max(direct) <= CLIENTS + 1
     # The watcher the perf report uses polled the same query and found the same load.
     assert len(watcher.readings) >= LOAD_SECONDS - 2 and watcher.problems == []
     assert max(reading.value for reading in watcher.readings) >= 1
