@@ -14,7 +14,7 @@ from prediris_ops.load.results import read_samples
 from prediris_ops.load.run import PerfOptions, analyse
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import Load
-from tests.perf.conftest import DATA
+from tests.load.conftest import DATA
 
 CRITERIA = [
     parse_criterion("error ratio: fail>1% over 2s, stop as failed"),

@@ -5,7 +5,7 @@ import threading
 from prediris_ops.load.periodic import Periodic
 from prediris_ops.load.progress import Progress, clock
 from prediris_ops.load.results import read_samples
-from tests.perf.conftest import DATA
+from tests.load.conftest import DATA
 
 
 def test_clock_reads_minutes_and_seconds():

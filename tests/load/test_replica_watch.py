@@ -14,7 +14,7 @@ from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import count_replicas
 from prediris_ops.load.target import azure_url
 from tests.azure.conftest import make_target
-from tests.perf.conftest import served_predictions
+from tests.load.conftest import served_predictions
 from tests.support.arm_standin import SUBSCRIPTION, TENANT, ArmStandIn
 from tests.support.servers import running_api
 from tests.support.tools import require_program

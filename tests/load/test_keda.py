@@ -11,7 +11,7 @@ from prediris_ops.load.report import summary_lines, write_report
 from prediris_ops.load.results import SAMPLES_FILE, Second, read_samples, timeline
 from prediris_ops.load.run import analyse
 from prediris_ops.load.taurus import Load
-from tests.perf.test_report import CRITERIA, options
+from tests.load.test_report import CRITERIA, options
 from tests.support.tools import free_port
 
 

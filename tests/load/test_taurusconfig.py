@@ -16,7 +16,7 @@ from prediris_ops.core.paths import ROOT
 from prediris_ops.load.slo import parse_criterion
 from prediris_ops.load.taurus import load_profile, merged_config, write_overrides
 from prediris_ops.load.taurusconfig import merge
-from tests.perf.test_taurus import overrides_for
+from tests.load.test_taurus import overrides_for
 
 
 def taurus(code: str, *args: str):

@@ -12,7 +12,7 @@ from invoke.exceptions import Exit
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.run import executor_env
 from prediris_ops.tasks import perf
-from tests.perf.conftest import DATA
+from tests.load.conftest import DATA
 from tests.support.config import project_config
 
 

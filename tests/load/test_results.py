@@ -6,7 +6,7 @@ import pytest
 
 from prediris_ops.core.errors import OpsError
 from prediris_ops.load.results import SamplesLog, Second, Step, knee, read_samples, read_summary, steps, timeline
-from tests.perf.conftest import DATA
+from tests.load.conftest import DATA
 
 
 def test_the_summary_is_taurus_final_statistics_in_milliseconds():

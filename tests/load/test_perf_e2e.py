@@ -10,7 +10,7 @@ import pytest
 
 from prediris_ops.core.localapi import answers
 from prediris_ops.core.paths import ROOT
-from tests.perf.conftest import served_predictions
+from tests.load.conftest import served_predictions
 from tests.support.servers import running_api
 from tests.support.tools import free_port, require_program
 
