@@ -1,4 +1,4 @@
-"""The prediris prediction API: a Flask app factory served by waitress."""
+"""The prediris prediction API: a Flask app factory served by granian (`prediris-serve`)."""
 
 import os
 

@@ -1,7 +1,8 @@
-"""The Flask application factory: settings, the verified model, codecs, metrics and routes."""
+"""The Flask application factory: settings, the verified model, codecs, routes, and the WSGI layer
+(metrics, access log, API keys, shedding: serving/layer.py) that every request crosses."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -13,18 +14,16 @@ import prediris_model
 from prediris_api import auth
 from prediris_api.protocol import problems
 from prediris_api.protocol.codecs import PredictDecoder, PredictEncoder
-from prediris_api.protocol.problems import PROBLEM_TYPES, Problem
+from prediris_api.protocol.problems import PROBLEM_TYPES
 from prediris_api.routes import BLUEPRINTS, v2
 from prediris_api.runtime.model import ModelRuntime
 from prediris_api.service import EXTENSION, Service
-from prediris_api.serving.fastpath import PredictFastPath
+from prediris_api.serving.layer import SHED_REASONS, ServiceLayer, problem_counter
 from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics, default_metrics
-from prediris_metrics import init_app as init_metrics
 
 log = logging.getLogger("prediris")
 _SETTING_NAMES = {item.name for item in fields(Settings)}
-SHED_REASONS = ("overloaded", "shutting-down")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,7 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     metrics = test_config.pop("metrics", None) or default_metrics()
 
     app = Flask(__name__)
-    # Flask answers 413 past this size; waitress's own limit is a larger backstop (see server.py).
+    # Flask answers 413 past this size for a body without Content-Length (chunked); the WSGI layer
+    # refuses an announced one before reading it.
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.config.update(test_config)
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: the one with these two settings
@@ -54,30 +54,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics=metrics,
     )
 
-    # With a metrics port, /metrics is served there only (serving/metrics_port.py): 404 here.
-    init_metrics(app, metrics, serve_path=not settings.metrics_port)
-    auth.init_app(app, settings.api_key_list, metrics)
+    auth.prepare_metrics(metrics)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     problems.init_app(app, on_problem=problem_counter(metrics), renderers={v2.bp.name: v2.error_response})
     _describe_model(metrics, runtime, app)
-    if settings.wsgi_fast_path:
-        app.wsgi_app = PredictFastPath(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
+    # With a metrics port, /metrics is served there only (serving/metrics_port.py): 404 here.
+    app.wsgi_app = ServiceLayer(app, serve_metrics=not settings.metrics_port)  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
     log.info("model %s version %s loaded and verified from %s", loaded.card["name"], runtime.version, loaded.path)
     return app
-
-
-def problem_counter(metrics: PredirisMetrics) -> Callable[[Problem], None]:
-    """Return the function that counts each problem answered: shed requests and invalid ones (401s are
-    counted by auth.py, by reason)."""
-
-    def count(problem: Problem) -> None:
-        if problem.slug in SHED_REASONS:
-            metrics.shed_requests.labels(problem.slug).inc()
-        elif problem.status < 500 and problem.slug != auth.PROBLEM_SLUG:
-            metrics.invalid_requests.labels(problem.slug).inc()
-
-    return count
 
 
 def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask) -> None:

@@ -9,16 +9,10 @@ compared with every configured key in constant time, and is never logged, echoed
 import hmac
 from collections.abc import Sequence
 
-from flask import Flask, request
-
 from prediris_api.protocol.problems import Problem
 from prediris_metrics import PredirisMetrics
 
-# Flask endpoints (blueprint.view) that predict: the routes a key protects.
-PROTECTED_ENDPOINTS = frozenset({"predict.predict", "v2.infer"})
 REFUSAL_REASONS = ("missing", "invalid")
-# Where init_app leaves the KeyChecker of an app that has keys (the /predict fast path reads it).
-EXTENSION = "prediris.auth"
 # The problem type of a refusal; counted here by reason, not as an invalid request (app.py).
 PROBLEM_SLUG = "unauthorized"
 CHALLENGE = 'Bearer realm="prediris"'
@@ -55,19 +49,7 @@ def unauthorized(reason: str) -> Problem:
     return Problem(PROBLEM_SLUG, _DETAILS[reason], headers={"WWW-Authenticate": CHALLENGE})
 
 
-def init_app(app: Flask, keys: Sequence[str], metrics: PredirisMetrics) -> None:
-    """Require one of `keys` on the protected endpoints of `app`; nothing at all when there is no key."""
-    refusals = {reason: metrics.auth_refusals.labels(reason) for reason in REFUSAL_REASONS}
-    if not keys:
-        return
-    checker = KeyChecker(keys)
-    app.extensions[EXTENSION] = checker
-
-    @app.before_request
-    def _require_key() -> None:
-        if request.endpoint in PROTECTED_ENDPOINTS:
-            headers = request.headers
-            reason = checker.refusal(headers.get("Authorization"), headers.get("X-API-Key"))
-            if reason is not None:
-                refusals[reason].inc()
-                raise unauthorized(reason)
+def prepare_metrics(metrics: PredirisMetrics) -> None:
+    """Create the refusal counter's series, so a first refusal is visible to rate()."""
+    for reason in REFUSAL_REASONS:
+        metrics.auth_refusals.labels(reason)

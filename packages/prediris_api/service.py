@@ -1,7 +1,9 @@
 """The per-app service state that routes share: settings, model runtime, codecs, metrics, readiness."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -21,7 +23,7 @@ class Service:
     decoder: PredictDecoder
     encoder: PredictEncoder
     metrics: PredirisMetrics
-    # Set when the process starts draining (SIGTERM): readiness answers 503 from then on.
+    # Set when the replica starts draining (SIGTERM, serving/drain.py): readiness answers 503 from then on.
     draining: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -29,15 +31,21 @@ class Service:
         return not self.draining.is_set()
 
     def predict(self, body: bytes) -> bytes:
-        """Answer a `/predict` body: decode, predict in one model call, encode, then count.
+        """Answer a `/predict` body: decode, then `answer` with the /predict encoding.
 
         Raises a Problem for a body that cannot be answered, before anything is counted.
         """
         decoded = self.decoder.decode(body)
+        encoder = self.encoder
+        return self.answer(decoded.rows, lambda labels, proba, warnings: encoder.encode(decoded, labels, proba, warnings))
+
+    def answer(self, rows: np.ndarray, encode: Callable[[np.ndarray, np.ndarray, list[dict[str, Any]]], bytes]) -> bytes:
+        """Predict decoded `rows` in one model call, encode the reply, and count it once it is encoded:
+        the steps of every prediction route (/predict and V2 infer)."""
         runtime = self.runtime
-        labels, proba = runtime.predict(decoded.rows)
-        out_of_range = runtime.out_of_range(decoded.rows)
-        reply = self.encoder.encode(decoded, labels, proba, [item.to_dict() for item in out_of_range])
+        labels, proba = runtime.predict(rows)
+        out_of_range = runtime.out_of_range(rows)
+        reply = encode(labels, proba, [item.to_dict() for item in out_of_range])
         self.record_predictions(labels, out_of_range)
         return reply
 

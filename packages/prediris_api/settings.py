@@ -23,11 +23,11 @@ def setting(default: Any, doc: str, **options: Any) -> Any:
 class Settings:
     host: str = setting("127.0.0.1", "Interface to listen on (the image sets 0.0.0.0).")
     port: int = setting(5000, "TCP port; PREDIRIS_PORT wins over PORT (what Azure Container Apps and Cloud Run set).")
-    # Waitress worker threads. Every thread competes for the GIL: 8 keeps the tail short under
-    # overload (README, "Reliability") and is as fast as 4 or 16 at 100 clients ("Performance").
-    threads: int = setting(8, "Waitress worker threads.")
-    # Open connections waitress accepts; well above the design load of 100 concurrent clients.
-    connection_limit: int = setting(1000, "Open connections accepted (waitress's default, 100, stalls at 100 clients).")
+    # Python threads that run requests (granian's blocking threads). More threads than max_in_flight lets
+    # a request past the limit reach the WSGI layer and be answered 503 at once instead of waiting unseen.
+    threads: int = setting(160, "Python threads that run requests (granian's blocking threads); above max_in_flight, so excess is shed.")
+    # Open connections one replica holds (granian's backpressure): above any load we test (2,000).
+    connection_limit: int = setting(4096, "Open connections the replica holds; beyond it new connections wait in the listen backlog.")
     model_dir: str = setting("models", "Folder holding iris-knn.joblib and its card iris-knn.json.")
     model_sha256: str = setting("", "Pin the model's SHA-256: any other file is refused before it is unpickled.")
     max_body_bytes: int = setting(64 * 1024, "Larger request bodies get 413 body-too-large.")
@@ -38,20 +38,22 @@ class Settings:
         "auto",
         "auto: the fast exact kernel, once verified equal to the model at start; public: always scikit-learn's predict/predict_proba.",
     )
-    # Admission control (see admission.py): requests the replica holds at once, executing or waiting
-    # for a worker thread, and of those the ones waiting; beyond either, 503 at once. 128 admits the
-    # design load of 100 busy clients without shedding; the queue bound binds only with more threads.
-    max_in_flight: int = setting(
-        128, "Requests in the replica, executing or waiting for a thread; the next one gets 503 overloaded at once."
-    )
-    max_queue: int = setting(256, "Of those, requests waiting for a worker thread.")
+    # Load shedding (serving/layer.py): requests executing at once; the next one gets 503 overloaded at
+    # once. 128 admits the design load of 100 busy clients without shedding.
+    max_in_flight: int = setting(128, "Requests the replica runs at once; the next one gets 503 overloaded with Retry-After.")
     retry_after_seconds: int = setting(1, "The Retry-After of a shed request, in seconds.")
-    # Seconds to finish in-flight requests after SIGTERM (Azure waits 30 s before SIGKILL).
-    shutdown_grace_seconds: float = setting(20.0, "Seconds to drain after SIGTERM before exiting.")
-    # Seconds a connection may stay idle or stall mid-request before waitress closes it.
-    channel_timeout_seconds: int = setting(30, "Idle connections, and requests not fully received after this many seconds, are closed.")
+    # The drain (serving/drain.py): on SIGTERM, readiness fails at once while the replica keeps serving
+    # for drain_delay_seconds (balancers checking every second with threshold 2 stop routing to it), then
+    # it stops accepting and answers what it accepted within shutdown_grace_seconds.
+    drain_delay_seconds: float = setting(
+        5.0, "After SIGTERM, seconds /health/ready answers 503 while the replica still serves, so balancers stop routing to it."
+    )
+    shutdown_grace_seconds: float = setting(
+        10.0, "After the drain delay, seconds to finish the requests already accepted before they are cut."
+    )
+    header_timeout_seconds: int = setting(30, "A request whose headers are not complete after this many seconds is closed (1-60).")
     access_log: bool = setting(False, "One JSON access-log line per request.")
-    # Answer well-formed POST /predict requests without Flask (serving/fastpath.py); same replies.
+    # Answer well-formed POST /predict requests in the WSGI layer, without Flask (serving/layer.py); same replies.
     wsgi_fast_path: bool = setting(
         True, "Answer well-formed POST /predict without Flask, with the same replies; false: always through Flask."
     )
@@ -100,10 +102,13 @@ class Settings:
         for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")
+        if not 1 <= self.header_timeout_seconds <= 60:
+            raise SettingsError(f"PREDIRIS_HEADER_TIMEOUT_SECONDS={self.header_timeout_seconds} must be between 1 and 60")
         if self.model_kernel not in ("auto", "public"):
             raise SettingsError(f"PREDIRIS_MODEL_KERNEL={self.model_kernel!r} must be auto or public")
-        if self.max_queue < 0 or self.shutdown_grace_seconds < 0 or self.retry_after_seconds < 0:
-            raise SettingsError("PREDIRIS_MAX_QUEUE, PREDIRIS_RETRY_AFTER_SECONDS and PREDIRIS_SHUTDOWN_GRACE_SECONDS must not be negative")
+        for name in ("retry_after_seconds", "drain_delay_seconds", "shutdown_grace_seconds"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must not be negative")
 
 
 def _convert(name: str, raw: str, kind: type | str) -> object:

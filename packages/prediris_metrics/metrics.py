@@ -14,6 +14,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 disable_created_metrics()
 
 UNMATCHED_ROUTE = "<unmatched>"
+# The method label: these, else OTHER_METHOD, so a client cannot invent label values.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+OTHER_METHOD = "other"
 # Predictions take well under 5 ms: start far below the client default of 5 ms.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000)
@@ -21,26 +24,6 @@ ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000)
 # increment of a series born at 1, so without them the first refused, failed or shed request
 # would be missing from the error ratios.
 PREPARED_STATUSES = ("200", "400", "500", "503")
-
-
-class InFlight:
-    """Requests a Flask view is handling right now, read by the gauge at scrape time. Under prediris's
-    own server the gauge reads the admission count instead (executing or queued)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def enter(self) -> None:
-        with self._lock:
-            self.value += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self.value -= 1
-
-    def __call__(self) -> int:
-        return self.value
 
 
 class PredirisMetrics:
@@ -61,13 +44,12 @@ class PredirisMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.requests_in_flight = InFlight()
+        # Its value comes from the WSGI layer (prediris_api/serving/layer.py), which sets the function.
         self.in_flight = Gauge(
             "prediris_http_requests_in_flight",
-            "Requests executing or queued right now: the signal Azure's concurrentRequests rule and KEDA scale on.",
+            "Requests running in the replica right now (the scrape of /metrics excluded): what Azure's and KEDA's rules scale on.",
             registry=registry,
         )
-        self.in_flight.set_function(self.requests_in_flight)
         self.predictions = Counter(
             "prediris_predictions_total",
             "Rows predicted, by predicted class: a first drift signal.",

@@ -1,69 +1,104 @@
-"""Fixtures for reliability tests: the real waitress server in this process, with a gate route.
+"""Fixtures for reliability tests: the real server (`prediris-serve`, granian) in its own processes.
 
-`serving(...)` runs prediris's `Server` (admission control, drain) on a thread with any settings.
-The app is the real one plus `/test/gate`, a route that holds its request until the test opens
-the gate: it makes "a request in flight" or "a full queue" an exact state instead of a race.
+`serving(...)` starts it with any settings, plus `/test/gate` (tests/reliability/gated.py): a route
+that holds its request until the test opens the gate, so "a request in flight" is an exact state.
 """
 
+import contextlib
 import http.client
+import json
+import os
 import socket
+import sys
 import threading
+import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import psutil
 import pytest
-from flask import jsonify
 
-from prediris_api import create_app
-from prediris_api.serving.server import Server
-from prediris_api.settings import Settings
+from prediris_ops.core.localapi import LocalAPI, local_api
+from prediris_ops.core.paths import ROOT
 
 GATE_PATH = "/test/gate"
 
 
-class Gate:
-    """Requests to GATE_PATH wait here until `open()`; `wait_entered(n)` waits until n of them arrived."""
+@dataclass
+class Held:
+    """Requests held at the gate: their threads, and the statuses they got once answered."""
 
-    def __init__(self):
-        self._opened = threading.Event()
-        self._entered = threading.Semaphore(0)
+    threads: list[threading.Thread]
+    statuses: list = field(default_factory=list)
 
-    def view(self):
-        self._entered.release()
-        self._opened.wait(30)
-        return jsonify(gate="passed")
-
-    def wait_entered(self, count: int = 1) -> None:
-        for _ in range(count):
-            assert self._entered.acquire(timeout=10), "a gated request never reached the app"
-
-    def open(self) -> None:
-        self._opened.set()
+    def answered(self, timeout: float = 30) -> list:
+        for thread in self.threads:
+            thread.join(timeout)
+        return sorted(self.statuses, key=str)
 
 
 @dataclass
 class Running:
-    server: Server
-    app: object
-    gate: Gate
-    port: int
-    thread: threading.Thread
+    api: LocalAPI
+
+    @property
+    def port(self) -> int:
+        return int(self.api.base_url.rsplit(":", 1)[1])
+
+    @property
+    def process(self):
+        return self.api.process
 
     def connect(self, timeout: float = 10) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def get(self, path: str, timeout: float = 10):
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None, timeout: float = 10):
+        """Return (status, headers, body) of one request on a new connection."""
         connection = self.connect(timeout)
         try:
-            connection.request("GET", path)
+            connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
 
-    def raw(self, payload: bytes, timeout: float = 10) -> bytes:
-        """Send raw bytes on a new connection; return everything read until the server closes or goes quiet."""
-        return self.exchange(payload, timeout)[0]
+    def get(self, path: str, timeout: float = 10):
+        return self.request("GET", path, timeout=timeout)
+
+    def predict(self, timeout: float = 10):
+        return self.request("POST", "/predict", b'{"X": [5.1, 3.5, 1.4, 0.2]}', {"Content-Type": "application/json"}, timeout)
+
+    def metric(self, name: str, **labels) -> float:
+        """Return one sample of the server's /metrics (0 when absent)."""
+        wanted = "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}" if labels else ""
+        for line in self.get("/metrics")[2].decode().splitlines():
+            if line.startswith(f"{name}{wanted} "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def hold(self, count: int, seconds: float = 30) -> "Held":
+        """Start `count` requests to the gate (held until opened, or `seconds`) and wait until the server holds them all."""
+        held = Held([])
+        path = f"{GATE_PATH}?seconds={seconds:g}"
+
+        def one() -> None:
+            try:
+                held.statuses.append(self.get(path, timeout=40)[0])
+            except (OSError, http.client.HTTPException):
+                held.statuses.append("cut")
+
+        for _ in range(count):
+            thread = threading.Thread(target=one, daemon=True)
+            thread.start()
+            held.threads.append(thread)
+        deadline = time.monotonic() + 20
+        while json.loads(self.get(GATE_PATH + "/entered")[2])["entered"] < count:
+            assert time.monotonic() < deadline, "the gated requests never reached the app"
+            time.sleep(0.05)
+        return held
+
+    def open_gate(self) -> None:
+        assert self.get(GATE_PATH + "/open")[0] == 200
 
     def exchange(self, payload: bytes, timeout: float = 10) -> tuple[bytes, bool]:
         """Send raw bytes on a new connection; return what was read and whether the server closed it
@@ -76,30 +111,36 @@ class Running:
                     chunks.append(chunk)
             except TimeoutError:
                 return b"".join(chunks), False
+            except ConnectionResetError:
+                return b"".join(chunks), True
             return b"".join(chunks), True
+
+    def processes(self) -> list[psutil.Process]:
+        """The supervisor and its worker(s)."""
+        main = psutil.Process(self.process.pid)
+        return [main, *main.children()]
+
+    def signal_all(self, signum: int) -> None:
+        """Signal every process of the server at once, as Azure Container Apps does."""
+        for process in self.processes():
+            os.kill(process.pid, signum)
 
 
 @pytest.fixture
-def serving(model_dir, metrics):
-    """Return a context manager: `with serving(threads=1, max_in_flight=2) as running: ...`."""
+def serving(model_dir, tmp_path):
+    """Return a context manager: `with serving(max_in_flight=2) as running: ...` (settings as PREDIRIS_*)."""
 
     @contextmanager
-    def start(**overrides):
-        # The public predict API: the direct kernel's start-up verification is not what these tests are about.
-        settings = Settings(model_dir=str(model_dir), port=0, **{"model_kernel": "public", **overrides})
-        app = create_app({"settings": settings, "metrics": metrics})
-        gate = Gate()
-        app.add_url_rule(GATE_PATH, "gate", gate.view)
-        server = Server(app, settings)
-        thread = threading.Thread(target=server.run, name="prediris-test-server", daemon=True)
-        thread.start()
-        try:
-            yield Running(server, app, gate, int(server.effective_port), thread)
-        finally:
-            gate.open()
-            server.stop()
-            server.stop()  # a second stop: do not wait for the grace period
-            thread.join(10)
-            assert not thread.is_alive(), "the server did not stop"
+    def start(**settings):
+        argv = [sys.executable, "-m", "tests.reliability.gated"]
+        env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "packages"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        with local_api(model_dir, tmp_path / "server.log", settings=settings, argv=argv, extra_env=env, stop_timeout=20) as api:
+            running = Running(api)
+            try:
+                yield running
+            finally:
+                if api.process.poll() is None:
+                    with contextlib.suppress(OSError):
+                        running.open_gate()
 
     return start

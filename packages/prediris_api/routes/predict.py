@@ -1,7 +1,7 @@
 """`POST /predict`: decode, predict (one model call per request), count, encode.
 
-Well-formed requests are answered by the WSGI fast path (serving/fastpath.py) with the same
-`Service.predict`; this view answers the others, and every request when the fast path is off.
+Well-formed requests are answered by the WSGI layer's shortcut (serving/layer.py) with the same
+`Service.predict`; this view answers the others, and every request when the shortcut is off.
 """
 
 from flask import Blueprint, Response, request

@@ -104,15 +104,10 @@ def infer(name: str, version: str | None = None) -> Response:
     # V2 clients may omit Content-Type; a declared non-JSON type is refused.
     body = json_body(request, state.settings.max_body_bytes, require_media_type=False)
     decoded = decode_infer(parse_json(body), len(state.runtime.feature_names), state.settings.max_batch_rows)
-    labels, proba = state.runtime.predict(decoded.rows)
-    out_of_range = state.runtime.out_of_range(decoded.rows)
-    state.record_predictions(labels, out_of_range)
-    body = encode_infer(
-        decoded,
-        labels,
-        proba,
-        model_name=MODEL_NAME,
-        model_version=state.runtime.version,
-        warnings=[item.to_dict() for item in out_of_range],
+    body = state.answer(
+        decoded.rows,
+        lambda labels, proba, warnings: encode_infer(
+            decoded, labels, proba, model_name=MODEL_NAME, model_version=state.runtime.version, warnings=warnings
+        ),
     )
     return Response(body, mimetype="application/json")

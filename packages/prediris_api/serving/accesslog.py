@@ -1,10 +1,11 @@
-"""One structured access-log line per request, when enabled (`PREDIRIS_ACCESS_LOG=true`)."""
+"""One structured access-log line per request, when enabled (`PREDIRIS_ACCESS_LOG=true`).
+
+The WSGI layer (layer.py) writes it for every request. What a client sends is echoed truncated: the
+method to 16 characters, the path to 200; API keys and headers are never logged.
+"""
 
 import json
 import logging
-from time import perf_counter
-
-from flask import Flask, Response, g, request
 
 log = logging.getLogger("prediris.access")
 
@@ -17,7 +18,7 @@ def log_request(method: str, path: str, status: int, seconds: float, size: int |
         "%s",
         json.dumps(
             {
-                "method": method,
+                "method": method[:16],
                 "path": path[:200],
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
@@ -26,24 +27,3 @@ def log_request(method: str, path: str, status: int, seconds: float, size: int |
             }
         ),
     )
-
-
-def init_app(app: Flask) -> None:
-    """Log every request that Flask answers (the fast path logs its own, see fastpath.py)."""
-
-    @app.before_request
-    def _start() -> None:
-        g.prediris_access_started = perf_counter()
-
-    @app.after_request
-    def _log(response: Response) -> Response:
-        started = g.get("prediris_access_started", perf_counter())
-        log_request(
-            request.method,
-            request.path,
-            response.status_code,
-            perf_counter() - started,
-            response.calculate_content_length(),
-            request.remote_addr,
-        )
-        return response

@@ -1,33 +1,43 @@
-"""`/metrics` on a port of its own (PREDIRIS_METRICS_PORT): prometheus_client's HTTP server, in a thread.
+"""`/metrics` on a port of its own (PREDIRIS_METRICS_PORT), served by waitress through its public API.
 
-On Azure that port is an internal-only ingress port mapping, so the metrics are scraped from inside the
-environment and never published; the API port then answers 404 for /metrics (see app.py).
+On Azure that port is an internal-only ingress port mapping (on Kubernetes a pod port no Service
+exposes), so the metrics are scraped from inside and never published; the API port then answers 404
+for /metrics. The port is for one scraper, so a small server does: waitress with one thread, a
+connection limit, a timeout that closes an idle or half-sent request, 404 for any other path, and a
+`Server` header that names no Python version. It runs in the process that serves (granian's worker),
+where the metrics are counted.
 """
 
 import logging
-from wsgiref.simple_server import WSGIServer
+import threading
 
-from prometheus_client import CollectorRegistry, start_http_server
+from waitress.server import create_server
 
+from prediris_api.serving.layer import metrics_app
 from prediris_api.settings import Settings
+from prediris_metrics import PredirisMetrics
 
 log = logging.getLogger("prediris")
+# Seconds before waitress closes a connection that sends nothing, or stops mid-request.
+TIMEOUT_SECONDS = 30
 
 
-class MetricsPortError(RuntimeError):
-    """The metrics port cannot be listened on; the message names the variable to change."""
-
-
-def start(settings: Settings, registry: CollectorRegistry) -> WSGIServer | None:
-    """Serve `registry` on settings.metrics_port (nothing when it is 0); return the server or None."""
+def start(settings: Settings, metrics: PredirisMetrics) -> threading.Thread | None:
+    """Serve `metrics` on settings.metrics_port in a daemon thread (nothing when it is 0)."""
     if not settings.metrics_port:
         return None
-    try:
-        server, _thread = start_http_server(settings.metrics_port, addr=settings.host, registry=registry)
-    except OSError as error:
-        raise MetricsPortError(
-            f"cannot serve /metrics on {settings.host}:{settings.metrics_port} ({error.strerror}); "
-            "set PREDIRIS_METRICS_PORT to a free port (or 0 for the API port)"
-        ) from None
+    server = create_server(
+        metrics_app(metrics),
+        host=settings.host,
+        port=settings.metrics_port,
+        threads=1,
+        connection_limit=16,
+        channel_timeout=TIMEOUT_SECONDS,
+        cleanup_interval=5,
+        max_request_body_size=0,
+        ident="prediris",
+    )
+    thread = threading.Thread(target=server.run, name="prediris-metrics-port", daemon=True)
+    thread.start()
     log.info("serving /metrics on http://%s:%s only", settings.host, settings.metrics_port)
-    return server
+    return thread

@@ -74,7 +74,15 @@ def local_api(
     """Start the API (or `argv`, a server taking the same PREDIRIS_* settings), wait for
     /health/ready, yield it, then SIGTERM it (SIGKILL after `stop_timeout`)."""
     port = port or free_port(host)
-    env = {**os.environ, "PREDIRIS_HOST": host, "PREDIRIS_PORT": str(port), "PREDIRIS_MODEL_DIR": str(model_dir), **(extra_env or {})}
+    # No balancer routes to a local server: stop without the drain delay unless a test asks for one.
+    env = {
+        **os.environ,
+        "PREDIRIS_DRAIN_DELAY_SECONDS": "0",
+        "PREDIRIS_HOST": host,
+        "PREDIRIS_PORT": str(port),
+        "PREDIRIS_MODEL_DIR": str(model_dir),
+        **(extra_env or {}),
+    }
     env.update({f"PREDIRIS_{key.upper()}": str(value) for key, value in (settings or {}).items()})
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)

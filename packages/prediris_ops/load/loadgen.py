@@ -177,7 +177,9 @@ class _Run:
                 streams[1].close()
 
 
-async def _drive(run: _Run, connections: int, duration: float, during: Callable[[], None] | None, at: float) -> LoadResult:
+async def _drive(
+    run: _Run, connections: int, duration: float, during: Callable[[], None] | None, at: float, then: float | None
+) -> LoadResult:
     stopping = asyncio.Event()
     started = time.monotonic()
     stop_at = started + duration
@@ -186,6 +188,9 @@ async def _drive(run: _Run, connections: int, duration: float, during: Callable[
         await asyncio.sleep(at)
         # The action (a signal, a probe) runs in a thread so the connections keep going meanwhile.
         await asyncio.to_thread(during)
+        if then is not None:  # stop `then` seconds after the action rather than at the full duration
+            await asyncio.sleep(then)
+            stopping.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*workers)
     run.result.duration = time.monotonic() - started
@@ -203,10 +208,12 @@ def generate_load(
     record: bool = False,
     during: Callable[[], None] | None = None,
     at: float = 0.0,
+    then: float | None = None,
 ) -> LoadResult:
     """Drive `connections` keep-alive clients at `url` for `duration` s (paced to `rate` req/s if given).
 
-    `during`, if given, is called `at` seconds into the run while the load goes on.
+    `during`, if given, is called `at` seconds into the run while the load goes on; with `then`, the
+    load stops `then` seconds after `during` returns (or at `duration`, whichever comes first).
     """
     run = _Run(url, target or Target(), timeout=timeout, rate=rate, connections=connections, record=record)
-    return asyncio.run(_drive(run, connections, duration, during, at))
+    return asyncio.run(_drive(run, connections, duration, during, at, then))

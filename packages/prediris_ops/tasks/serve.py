@@ -5,13 +5,12 @@ import sys
 
 from invoke.exceptions import Exit
 
-from prediris_model import MODEL_NAME
 from prediris_ops.checks.smoke import first_key, run_checks
 from prediris_ops.core.apiconfig import api_settings
-from prediris_ops.core.localapi import curl_line
+from prediris_ops.core.errors import OpsError
 from prediris_ops.core.model import ensure_model
 from prediris_ops.core.options import http_url
-from prediris_ops.core.processes import python_argv, run_in
+from prediris_ops.core.processes import python_argv
 from prediris_ops.tasks.exits import task
 
 
@@ -19,7 +18,7 @@ from prediris_ops.tasks.exits import task
     help={
         "host": "Interface to listen on (default: PREDIRIS_HOST, else api.host, 127.0.0.1).",
         "port": "TCP port (default: PREDIRIS_PORT, else PORT, else api.port, 5000).",
-        "threads": "Waitress worker threads (default: PREDIRIS_THREADS, else api.threads, else the service's own, 8).",
+        "threads": "Python threads that run requests (default: PREDIRIS_THREADS, else api.threads, else the service's own, 160).",
         "model-dir": "Model folder (default: PREDIRIS_MODEL_DIR, else model.dir, `models`).",
     }
 )
@@ -28,12 +27,19 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
 
     Each setting comes from its flag, else the service's own variable (PREDIRIS_PORT, ...), else
     invoke's configuration (INVOKE_API_PORT, then invoke.yaml): `PREDIRIS_PORT=8000 invoke up` serves on 8000.
+    The task becomes the server (exec): SIGTERM and Ctrl-C reach it directly and drain it, no orphan is left.
     """
+    from prediris_api.serving.server import ServeError, check_free  # noqa: PLC0415 - the service's packages, only when serving
+
     settings = api_settings(c.config, host=host, port=port, threads=threads, model_dir=model_dir)
-    version = ensure_model(c.model, settings.model_dir)
-    base = settings.base_url
-    print(f"serving {MODEL_NAME} {version} on {base} — try:\n  {curl_line(base)}\n(Ctrl-C to stop)", flush=True)
-    run_in(c, python_argv("prediris_api"), env=settings.server_env())
+    try:
+        check_free(settings.host, settings.port, "--port")
+    except ServeError as error:
+        raise OpsError(f"{error}, or stop what listens there") from None
+    ensure_model(c.model, settings.model_dir)
+    sys.stdout.flush()
+    argv = python_argv("prediris_api")
+    os.execve(argv[0], argv, {**os.environ, **settings.server_env()})  # noqa: S606 - an argv list, no shell
 
 
 @task(help={"url": "Base URL of the API (default: where `invoke up` serves: PREDIRIS_HOST/PREDIRIS_PORT, else api.host:api.port)."})

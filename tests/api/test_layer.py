@@ -1,13 +1,15 @@
-"""The WSGI fast path for `POST /predict`: Flask's replies and metrics, without Flask; Flask for the rest."""
+"""The WSGI layer every request crosses: bounded labels, keys, 413, nosniff, secrets kept out of logs,
+and the `POST /predict` shortcut (Flask's replies and metrics, without Flask; Flask for the rest)."""
 
 import json
 import logging
+import random
+import string
 
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from prediris_api import create_app
-from prediris_api.serving import accesslog
 from prediris_metrics import PredirisMetrics
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
@@ -95,10 +97,10 @@ def test_an_unknown_request_hook_turns_the_fast_path_off_so_it_is_never_bypassed
 
     with caplog.at_level(logging.WARNING, logger="prediris"):
         assert reply(app, json.dumps({"X": SETOSA}).encode())[0] == 401
-    assert "fast path is off" in caplog.text and "require_a_key" in caplog.text
+    assert "shortcut is off" in caplog.text and "require_a_key" in caplog.text
 
 
-KEY = "fast-path-key"
+KEY = "fast-path-key-0123456789"
 
 
 @pytest.mark.parametrize(
@@ -128,10 +130,79 @@ def test_with_api_keys_a_keyed_request_still_never_reaches_the_flask_view(model_
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast path", "flask"])
 def test_the_access_log_line_of_a_prediction_is_the_same_either_way(model_dir, caplog, fast):
-    app, _ = build(model_dir, fast)
-    accesslog.init_app(app)
+    app, _ = build(model_dir, fast, access_log=True)
     with caplog.at_level(logging.INFO, logger="prediris.access"):
         status, _, length, _ = reply(app, json.dumps({"X": SETOSA}).encode())
     (line,) = [json.loads(record.getMessage()) for record in caplog.records if record.name == "prediris.access"]
     assert line.pop("duration_ms") >= 0
     assert line == {"method": "POST", "path": "/predict", "status": status, "bytes": int(length), "remote": "127.0.0.1"}
+
+
+def series_count(metrics) -> int:
+    return sum(len(family.samples) for family in metrics.registry.collect())
+
+
+def test_random_methods_and_paths_do_not_grow_the_metrics(model_dir):
+    app, metrics = build(model_dir, True, access_log=True)
+    client = app.test_client()
+    client.get("/nowhere")
+    client.open("/predict", method="BREW")  # the first of each kind creates its series once
+    before = series_count(metrics)
+    rng = random.Random(7)
+    for _ in range(50):
+        method = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(3, 200)))
+        path = "/" + "".join(rng.choice(string.ascii_letters + "/") for _ in range(rng.randint(1, 300)))
+        assert client.open(path, method=method).status_code in (404, 405)
+        assert client.open("/v2/models/" + path.strip("/").replace("/", "-") + "/infer", method=method).status_code < 500
+    assert series_count(metrics) == before
+    exposition = generate_latest(metrics.registry).decode()
+    assert 'method="other"' in exposition and 'route="<unmatched>"' in exposition
+
+
+def test_the_access_log_truncates_what_a_client_sends(model_dir, caplog):
+    app, _ = build(model_dir, True, access_log=True)
+    with caplog.at_level(logging.INFO, logger="prediris.access"):
+        app.test_client().open("/" + "p" * 5000, method="M" * 500)
+    (line,) = [json.loads(record.getMessage()) for record in caplog.records if record.name == "prediris.access"]
+    assert len(line["method"]) <= 16 and len(line["path"]) <= 200
+
+
+@pytest.mark.parametrize("path", ["/predict", "/health/ready", "/model", "/openapi.json", "/metrics", "/nowhere", "/v2/models/x/infer"])
+def test_every_reply_says_nosniff(client, path):
+    assert client.post(path, data=b"{}", content_type="application/json").headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(path).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_announced_over_the_limit_is_refused_413_before_flask_reads_it(model_dir):
+    app, metrics = build(model_dir, True, max_body_bytes=100)
+    response = app.test_client().post("/predict", data=b'{"X": [' + b"1," * 100 + b"1]}", content_type="application/json")
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["type"] == "/problems/body-too-large"
+    assert metrics.registry.get_sample_value("prediris_invalid_requests_total", {"reason": "body-too-large"}) == 1
+
+
+def test_api_keys_never_reach_a_log_line_or_a_metric(model_dir, caplog):
+    app, metrics = build(model_dir, True, api_keys=KEY, access_log=True, log_level="DEBUG")
+    client = app.test_client()
+    wrong = "wrong-key-abcdefghijklmnop"
+    with caplog.at_level(logging.DEBUG):
+        for headers in (
+            {"Authorization": f"Bearer {KEY}", "X-API-Key": KEY},
+            {"Authorization": f"Bearer {wrong}", "X-API-Key": wrong},
+            {"Authorization": f"Bearer {KEY}"},
+            {"X-API-Key": wrong},
+        ):
+            client.post("/predict", data=json.dumps({"X": SETOSA}), content_type="application/json", headers=headers)
+            client.post("/v2/models/iris-knn/infer", data=b"{}", content_type="application/json", headers=headers)
+    logged = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
+    exposition = generate_latest(metrics.registry).decode()
+    assert caplog.records, "the access log was on"
+    for secret in (KEY, wrong, "Bearer"):
+        assert secret not in logged
+        assert secret not in exposition
+
+
+def test_the_in_flight_gauge_does_not_count_the_scrape_reading_it(client):
+    body = client.get("/metrics").data.decode()
+    assert "prediris_http_requests_in_flight 0.0" in body.splitlines()
