@@ -63,3 +63,17 @@ def test_a_busy_metrics_port_ends_the_server_with_one_line_naming_the_variable(m
     assert result.returncode == 1
     assert "set PREDIRIS_METRICS_PORT to a free port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_metrics_port_closes_a_half_sent_request_answers_404_elsewhere_and_names_no_python(model_dir, tmp_path):
+    metrics_port = free_port()
+    with running_api(model_dir, tmp_path / "server.log", metrics_port=metrics_port, header_timeout_seconds=2) as _:
+        with socket.create_connection(("127.0.0.1", metrics_port), timeout=10) as half:
+            half.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            assert half.recv(65536) == b"", "the half-sent request was answered instead of closed"
+        with pytest.raises(urllib.error.HTTPError) as other:
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/anything", timeout=10)
+        assert other.value.code == 404
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+            assert "python" not in response.headers.get("Server", "").lower()
+            assert "Python" not in str(response.headers)

@@ -3,7 +3,7 @@
 Whatever arrives, the answer is never a 5xx, and every error has the documented shape: a
 problem+json object whose status matches the reply (or, inside the V2 protocol routes, the
 protocol's `{"error": "..."}`). The app is driven in-process for breadth; raw bytes go to the real
-waitress server, whose own parser errors must follow the same rules.
+server (granian), whose own refusals are short replies without a body, never a 5xx.
 """
 
 import json
@@ -126,7 +126,7 @@ RAW_REQUESTS = st.tuples(
 
 @pytest.mark.e2e
 def test_the_real_server_answers_arbitrary_bytes_without_a_5xx_and_stays_up(serving):
-    with serving(channel_timeout_seconds=2) as running:
+    with serving(header_timeout_seconds=2) as running:
 
         @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
         @given(payload=RAW_REQUESTS)
@@ -134,7 +134,7 @@ def test_the_real_server_answers_arbitrary_bytes_without_a_5xx_and_stays_up(serv
             reply, closed = running.exchange(payload, timeout=1)
             if not reply:
                 # No answer yet is right only for an incomplete request: the server waits, the connection
-                # open, for the rest (its channel timeout closes it later). A silent close hides a failure.
+                # open, for the rest (its header timeout closes it later). A silent close hides a failure.
                 assert not closed, f"the server closed the connection without a reply to {payload!r}"
                 return
             head, _, body = reply.partition(b"\r\n\r\n")

@@ -1,8 +1,10 @@
-"""Slow and malformed clients on the real waitress server: they are cut off or refused, others are served.
+"""Slow, idle and malformed clients on the real server: they are cut off or refused, others are served.
 
-With a 2 s channel timeout: a client trickling its headers or body never completes its request,
-yet never looks idle either (it sends a byte every 0.3 s), so only the per-request deadline
-closes it. Sizes over the limits are refused as problem+json before anything large is buffered.
+With a 2 s header timeout (PREDIRIS_HEADER_TIMEOUT_SECONDS): a client trickling its headers is cut
+at the deadline, and so is a keep-alive connection that sends nothing more. granian has no body-read
+timeout: a client trickling its body holds only its own request (the ingress bounds it). Requests the
+server refuses before the app sees them (malformed request line, headers too large) get granian's own
+short reply and a closed connection; everything the app answers is problem+json.
 """
 
 import json
@@ -27,7 +29,7 @@ def open_slow(port, first: bytes):
     return sock
 
 
-def trickle_until_closed(sockets, drip: bytes, running, limit=30.0):
+def trickle_until_closed(sockets, drip: bytes, running, limit=15.0):
     """Send `drip` on every socket every 0.3 s until the server closes each; check others are served meanwhile."""
     started = time.monotonic()
     open_ones = set(sockets)
@@ -43,7 +45,7 @@ def trickle_until_closed(sockets, drip: bytes, running, limit=30.0):
                 open_ones.discard(sock)
                 sock.close()
         if len(served_meanwhile) < 3:
-            served_meanwhile.append(running.get("/health/live")[0])
+            served_meanwhile.append(running.predict()[0])
         time.sleep(0.3)
     for sock in open_ones:
         sock.close()
@@ -51,72 +53,89 @@ def trickle_until_closed(sockets, drip: bytes, running, limit=30.0):
 
 
 def test_clients_sending_headers_slowly_do_not_block_others_and_are_cut_at_the_deadline(serving):
-    with serving(channel_timeout_seconds=TIMEOUT) as running:
+    with serving(header_timeout_seconds=TIMEOUT) as running:
         slow = [open_slow(running.port, b"POST /predict HTTP/1.1\r\nHost: slow\r\n") for _ in range(20)]
         left, served = trickle_until_closed(slow, b"X-Slow: 1\r\n", running)
         assert served == [200, 200, 200]
         assert not left, f"{len(left)} slow clients were never cut off"
 
 
-def test_a_client_sending_its_body_slowly_is_cut_at_the_deadline(serving):
-    with serving(channel_timeout_seconds=TIMEOUT) as running:
-        head = b"POST /predict HTTP/1.1\r\nHost: slow\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
-        left, served = trickle_until_closed([open_slow(running.port, head)], b" ", running)
-        assert served == [200, 200, 200]
-        assert not left
+def test_a_client_sending_its_body_slowly_holds_only_its_own_request(serving):
+    with serving(header_timeout_seconds=TIMEOUT) as running:
+        head = f"POST /predict HTTP/1.1\r\nHost: slow\r\nContent-Type: application/json\r\nContent-Length: {len(PREDICT)}\r\n\r\n"
+        slow = open_slow(running.port, head.encode() + PREDICT[:5])
+        for byte in PREDICT[5:15]:
+            assert running.predict()[0] == 200
+            slow.sendall(bytes([byte]))
+            time.sleep(0.3)
+        slow.sendall(PREDICT[15:])
+        assert slow.recv(65536).startswith(b"HTTP/1.1 200")
+        slow.close()
 
 
-def reply_of(running, payload):
-    head, _, body = running.raw(payload).partition(b"\r\n\r\n")
+def test_an_idle_keep_alive_connection_is_closed_after_the_header_timeout(serving):
+    with serving(header_timeout_seconds=TIMEOUT) as running:
+        reply, closed = running.exchange(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n", timeout=TIMEOUT * 4)
+        assert reply.startswith(b"HTTP/1.1 200") and closed, "the idle connection was still open after 4x the timeout"
+
+
+def test_idle_connections_up_to_the_connection_limit_do_not_lock_out_a_new_client(serving):
+    with serving(header_timeout_seconds=TIMEOUT, connection_limit=50) as running:
+        idle = [socket.create_connection(("127.0.0.1", running.port), timeout=5) for _ in range(50)]
+        try:
+            assert running.predict(timeout=TIMEOUT * 5)[0] == 200
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def reply_of(running, payload: bytes):
+    """Return (status, headers, body) of the server's reply to raw bytes."""
+    data, _ = running.exchange(payload, timeout=5)
+    head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    return int(lines[0].split(" ")[1]), dict(line.split(": ", 1) for line in lines[1:]), body
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+    return int(lines[0].split(" ")[1]), headers, body
 
 
 @pytest.mark.parametrize(
     ("payload", "status", "problem"),
     [
         (
-            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n",
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n",
             413,
             "body-too-large",
         ),
         (
-            b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + b"8000\r\n"
-            + b"1" * 0x8000
-            + b"\r\n"
-            + b"8000\r\n"
-            + b"1" * 0x8000
-            + b"\r\n"
-            + b"10\r\n"
-            + b"1" * 16
-            + b"\r\n0\r\n\r\n",
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n" + b" " * 70000,
             413,
             "body-too-large",
         ),
-        (b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431, "headers-too-large"),
-        (b"\x00\x01\xffgarbage\r\n\r\n", 400, "bad-request"),
-        (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "bad-request"),
-        (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n", 400, "bad-request"),
+        (b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 500_000 + b"\r\n\r\n", 431, None),
+        (b"\x00\x01\x02 / HTTP/1.1\r\n\r\n", 400, None),
+        (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400, None),
+        (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n", 400, None),
     ],
     ids=[
         "huge-announced-content-length",
-        "chunked-body-over-the-limit",
+        "body-over-the-limit-sent-whole",
         "headers-over-the-limit",
         "binary-request-line",
         "unknown-transfer-coding",
         "invalid-content-length",
     ],
 )
-def test_waitress_refusals_are_problem_json_and_close_the_connection(serving, metrics, payload, status, problem):
+def test_refusals_reach_the_client_as_problem_json_or_the_servers_own_short_reply(serving, payload, status, problem):
     with serving() as running:
         got, headers, body = reply_of(running, payload)
         assert got == status
-        assert headers["Content-Type"] == "application/problem+json"
-        assert headers["Connection"] == "close"
-        assert json.loads(body)["type"] == f"/problems/{problem}"
-        assert json.loads(body)["status"] == status
-        assert metrics.registry.get_sample_value("prediris_invalid_requests_total", {"reason": problem}) == 1
+        if problem is None:  # refused by granian before the app: its own empty reply, connection closed
+            assert (headers.get("connection"), body) == ("close", b"")
+        else:
+            assert headers["content-type"] == "application/problem+json"
+            assert json.loads(body)["type"] == f"/problems/{problem}"
+            assert running.metric("prediris_invalid_requests_total", reason=problem) == 1
+        assert running.get("/health/live")[0] == 200
 
 
 def test_many_clients_announcing_huge_bodies_cost_the_server_no_memory(model_dir, tmp_path):

@@ -3,7 +3,8 @@
 On Azure that port is an internal-only ingress port mapping (on Kubernetes a pod port no Service
 exposes), so the metrics are scraped from inside and never published; the API port then answers 404
 for /metrics. The port is for one scraper, so a small server does: waitress with one thread, a
-connection limit, a timeout that closes an idle or half-sent request, 404 for any other path, and a
+connection limit, a timeout (PREDIRIS_HEADER_TIMEOUT_SECONDS) that closes an idle or half-sent request,
+404 for any other path, and a
 `Server` header that names no Python version. It runs in the process that serves (granian's worker),
 where the metrics are counted.
 """
@@ -18,8 +19,6 @@ from prediris_api.settings import Settings
 from prediris_metrics import PredirisMetrics
 
 log = logging.getLogger("prediris")
-# Seconds before waitress closes a connection that sends nothing, or stops mid-request.
-TIMEOUT_SECONDS = 30
 
 
 def start(settings: Settings, metrics: PredirisMetrics) -> threading.Thread | None:
@@ -32,8 +31,9 @@ def start(settings: Settings, metrics: PredirisMetrics) -> threading.Thread | No
         port=settings.metrics_port,
         threads=1,
         connection_limit=16,
-        channel_timeout=TIMEOUT_SECONDS,
-        cleanup_interval=5,
+        # A connection that sends nothing, or stops mid-request, is closed after the API port's header timeout.
+        channel_timeout=settings.header_timeout_seconds,
+        cleanup_interval=1,
         max_request_body_size=0,
         ident="prediris",
     )

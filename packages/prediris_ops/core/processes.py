@@ -86,7 +86,9 @@ def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None 
 
 @dataclass(frozen=True)
 class Usage:
-    """What a process holds and has used: resident memory, threads, CPU time (user + system)."""
+    """What a process and its children hold and have used: resident memory, threads, CPU time (user + system).
+
+    A server is its whole process tree: granian's supervisor and the worker that does the work."""
 
     rss_kib: int
     threads: int
@@ -94,14 +96,24 @@ class Usage:
 
 
 def process_usage(pid: int) -> Usage:
-    """Return the process's resident memory, thread count and CPU time (psutil: Linux, macOS, Windows)."""
+    """Return the resident memory, thread count and CPU time of a process and its children (psutil)."""
     try:
-        process = psutil.Process(pid)
-        with process.oneshot():
-            times = process.cpu_times()
-            return Usage(process.memory_info().rss // 1024, process.num_threads(), times.user + times.system)
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         raise OpsError(f"process {pid} is gone: it stopped before it could be measured") from None
+    rss = threads = 0
+    cpu = 0.0
+    for member in members:
+        try:
+            with member.oneshot():
+                times = member.cpu_times()
+                rss += member.memory_info().rss // 1024
+                threads += member.num_threads()
+                cpu += times.user + times.system
+        except psutil.NoSuchProcess:  # a child that ended meanwhile
+            continue
+    return Usage(rss, threads, cpu)
 
 
 def runs_program(pid: int, program: str) -> bool:

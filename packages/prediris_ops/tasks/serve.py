@@ -35,7 +35,7 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
     try:
         check_free(settings.host, settings.port, "--port")
     except ServeError as error:
-        raise OpsError(f"{error}, or stop what listens there") from None
+        raise OpsError(str(error)) from None
     ensure_model(c.model, settings.model_dir)
     sys.stdout.flush()
     argv = python_argv("prediris_api")
