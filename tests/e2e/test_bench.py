@@ -19,10 +19,10 @@ def test_a_short_bench_measures_every_server_and_writes_its_report(model_dir, tm
     report = run_bench(config, progress=lines.append)
     points = {(point.subject, point.connections, point.rows_per_request): point for point in report.points}
     assert set(points) == {
-        ("floor", 8, 1),
-        ("floor", 1, 1),
-        ("naive", 8, 1),
-        ("naive", 1, 1),
+        ("constant", 8, 1),
+        ("constant", 1, 1),
+        ("fastapi", 8, 1),
+        ("fastapi", 1, 1),
         ("prediris", 8, 1),
         ("prediris", 1, 1),
         ("prediris", 8, 100),
@@ -32,9 +32,9 @@ def test_a_short_bench_measures_every_server_and_writes_its_report(model_dir, tm
         assert point.errors == 0, point
         assert point.server_rss_mb > 0
     assert points[("prediris", 8, 100)].rows_per_s == pytest.approx(points[("prediris", 8, 100)].requests_per_s * 100, rel=0.01)
-    assert set(report.ratios) == {"throughput_vs_floor", "p99_vs_floor", "throughput_vs_naive", "idle_p50_over_floor_ms"}
+    assert set(report.ratios) == {"throughput_vs_constant", "p99_vs_constant", "throughput_vs_fastapi", "idle_p50_over_constant_ms"}
     assert report.memory["requests"] >= 500
     written = json.loads((tmp_path / "bench" / "latest.json").read_text())
     assert written["ratios"] == report.ratios
     assert set(written["verdicts"]) == set(report.ratios)
-    assert "throughput_vs_floor" in format_table(report)
+    assert "throughput_vs_constant" in format_table(report)

@@ -23,7 +23,7 @@ from prediris_ops.load.bench import (
 )
 from prediris_ops.tasks.bench import bench as bench_task
 
-# Captured from wrk 4.1.0 (Debian) against the floor server.
+# Captured from wrk 4.1.0 (Debian) against a constant server.
 WRK_REPORT = """Running 2s test @ http://127.0.0.1:5093/predict
   1 threads and 10 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
@@ -93,10 +93,10 @@ def point(subject, connections, rps, p50, p99, rows=1):
 
 
 POINTS = [
-    point("floor", 100, 4000.0, 20.0, 40.0),
-    point("floor", 1, 4000.0, 0.25, 0.5),
-    point("naive", 100, 500.0, 200.0, 400.0),
-    point("naive", 1, 500.0, 1.9, 3.0),
+    point("constant", 100, 4000.0, 20.0, 40.0),
+    point("constant", 1, 4000.0, 0.25, 0.5),
+    point("fastapi", 100, 500.0, 200.0, 400.0),
+    point("fastapi", 1, 500.0, 1.9, 3.0),
     point("prediris", 100, 3000.0, 30.0, 70.0),
     point("prediris", 1, 2500.0, 0.4, 0.8),
     point("prediris", 100, 600.0, 150.0, 300.0, rows=100),
@@ -106,36 +106,36 @@ POINTS = [
 def test_ratios_compare_points_of_the_same_run_and_are_judged_against_the_targets():
     computed = ratios(POINTS)
     assert computed == {
-        "throughput_vs_floor": 0.75,
-        "p99_vs_floor": 1.75,
-        "throughput_vs_naive": 6.0,
-        "idle_p50_over_floor_ms": 0.15,
+        "throughput_vs_constant": 0.75,
+        "p99_vs_constant": 1.75,
+        "throughput_vs_fastapi": 6.0,
+        "idle_p50_over_constant_ms": 0.15,
     }
     assert verdicts(computed) == {
-        "throughput_vs_floor": False,
-        "p99_vs_floor": False,
-        "throughput_vs_naive": True,
-        "idle_p50_over_floor_ms": True,
+        "throughput_vs_constant": True,
+        "p99_vs_constant": True,
+        "throughput_vs_fastapi": False,
+        "idle_p50_over_constant_ms": True,
     }
 
 
-def test_a_variant_is_judged_by_the_same_ratios_against_the_same_floor():
+def test_a_variant_is_judged_by_the_same_ratios_against_the_same_references():
     fast = [*POINTS, point("prediris[threads=4]", 100, 3600.0, 25.0, 50.0), point("prediris[threads=4]", 1, 2500.0, 0.3, 0.6)]
     assert ratios(fast, "prediris[threads=4]") == {
-        "throughput_vs_floor": 0.9,
-        "p99_vs_floor": 1.25,
-        "throughput_vs_naive": 7.2,
-        "idle_p50_over_floor_ms": 0.05,
+        "throughput_vs_constant": 0.9,
+        "p99_vs_constant": 1.25,
+        "throughput_vs_fastapi": 7.2,
+        "idle_p50_over_constant_ms": 0.05,
     }
     assert ratios(fast) == ratios(POINTS)  # prediris's own ratios ignore its variants
 
 
 def test_rounds_merge_into_the_median_of_each_figure_and_the_sum_of_errors():
     rounds = [
-        [point("floor", 100, 4000.0, 20.0, 40.0)],
+        [point("constant", 100, 4000.0, 20.0, 40.0)],
         [
             Point(
-                subject="floor",
+                subject="constant",
                 connections=100,
                 rows_per_request=1,
                 duration_s=10,
@@ -145,7 +145,7 @@ def test_rounds_merge_into_the_median_of_each_figure_and_the_sum_of_errors():
                 socket_errors=2,
             )
         ],
-        [point("floor", 100, 3000.0, 30.0, 50.0)],
+        [point("constant", 100, 3000.0, 30.0, 50.0)],
     ]
     (merged,) = medians(rounds)
     assert (merged.requests_per_s, merged.p99_ms, merged.p50_ms) == (3000.0, 50.0, 20.0)
@@ -155,9 +155,9 @@ def test_rounds_merge_into_the_median_of_each_figure_and_the_sum_of_errors():
 def test_variants_are_prediris_with_other_settings():
     name, settings = variant("threads=4, access_log=true")
     assert (name, settings) == ("prediris[threads=4,access_log=true]", {"threads": "4", "access_log": "true"})
-    config = BenchConfig(model_dir="models", out_dir=None, subjects=("floor",), variants={name: settings})
-    floor, extra = subjects_of(config)
-    assert floor.name == "floor"
+    config = BenchConfig(model_dir="models", out_dir=None, subjects=("constant",), variants={name: settings})
+    constant, extra = subjects_of(config)
+    assert constant.name == "constant"
     assert (extra.name, extra.argv, extra.settings) == (name, bench.SUBJECTS["prediris"].argv, settings)
 
 
@@ -199,13 +199,13 @@ def test_the_table_shows_every_point_the_ratios_and_the_machine():
         "MiB",
         "req/cpu-s",
     ]
-    assert "throughput_vs_naive" in table and "target >= 5.0  met" in table
-    assert "target >= 0.85  NOT MET" in table
-    assert "targets met: 2 of 4" in table
+    assert "throughput_vs_constant" in table and "target >= 0.25  met" in table
+    assert "target >= 12.0  NOT MET" in table
+    assert "targets met: 3 of 4" in table
     assert "144.0 MiB -> 144.5 MiB after 100000 requests" in table
     assert "Test CPU, 2 cores" in table
 
 
 def test_an_unknown_server_stops_the_task_with_one_line(make_context):
-    with pytest.raises(Exit, match="bench: unknown server slow; choose from floor, naive, prediris"):
+    with pytest.raises(Exit, match="bench: unknown server slow; choose from constant, fastapi, prediris"):
         bench_task(make_context(), only="prediris,slow")

@@ -1,17 +1,22 @@
-"""`invoke bench`: the floor, the naive baseline and prediris, measured in one run with wrk.
+"""`invoke bench`: prediris against the limit and what users write instead, measured in one run with wrk.
+
+The references (perf/bench/): `constant`, a bare WSGI callable answering a constant on granian with
+prediris's own server options (the limit of a Python server on one core), and `fastapi`, FastAPI +
+uvicorn with their defaults, a pydantic body and `model.predict` per request (what most users write).
+
 
 Every server is started at once, pinned to the first core when the machine has two or more, while
 wrk runs pinned to another core, so the generator never shares the servers' core; only one server
-is loaded at a time. The servers are measured in alternating rounds (floor, naive, prediris,
-floor, ...), and each figure is the median over the rounds: a neighbour's burst of CPU then hurts
+is loaded at a time. The servers are measured in alternating rounds (constant, fastapi, prediris,
+constant, ...), and each figure is the median over the rounds: a neighbour's burst of CPU then hurts
 one round of every server, not every round of one. Every point is a warm-up (not measured)
 followed by a measured run; the server's CPU time and resident memory are read (psutil) around the
 measured run. Ratios compare points of the same run only: absolute figures on a shared machine
 mean little, ratios measured side by side do.
 
 A/B runs: each `variants` entry is prediris with other settings (e.g. `threads=4`), measured in the
-same rounds as the others, so a setting is judged against prediris's defaults and the floor of the
-same run.
+same rounds as the others, so a setting is judged against prediris's defaults and the references of
+the same run.
 """
 
 import contextlib
@@ -37,10 +42,10 @@ from prediris_ops.core.processes import process_usage
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
 # The issue's targets, as (ratio name, comparison, bound).
 TARGETS = {
-    "throughput_vs_floor": (">=", 0.85),
-    "throughput_vs_naive": (">=", 5.0),
-    "p99_vs_floor": ("<=", 1.5),
-    "idle_p50_over_floor_ms": ("<=", 0.6),
+    "throughput_vs_constant": (">=", 0.25),
+    "throughput_vs_fastapi": (">=", 12.0),
+    "p99_vs_constant": ("<=", 6.0),
+    "idle_p50_over_constant_ms": ("<=", 0.15),
 }
 
 
@@ -53,8 +58,12 @@ class Subject:
 
 
 SUBJECTS = {
-    "floor": Subject("floor", [sys.executable, str(ROOT / "perf" / "bench" / "floor.py")], "Flask on waitress, constant body"),
-    "naive": Subject("naive", [sys.executable, str(ROOT / "perf" / "bench" / "naive.py")], "Flask on waitress, model.predict per request"),
+    "constant": Subject(
+        "constant", [sys.executable, str(ROOT / "perf" / "bench" / "constant.py")], "bare WSGI constant on granian, prediris's options"
+    ),
+    "fastapi": Subject(
+        "fastapi", [sys.executable, str(ROOT / "perf" / "bench" / "fastapi_predict.py")], "FastAPI + uvicorn, pydantic body, model.predict"
+    ),
     "prediris": Subject("prediris", [sys.executable, "-m", "prediris_api"], "prediris /predict"),
 }
 
@@ -91,7 +100,7 @@ class BenchConfig:
     duration: float = 10.0
     warmup: float = 3.0
     connections: int = 100
-    subjects: tuple[str, ...] = ("floor", "naive", "prediris")
+    subjects: tuple[str, ...] = ("constant", "fastapi", "prediris")
     memory_requests: int = 100_000
     wrk: str = "wrk"
     timeout_s: int = 5
@@ -291,16 +300,16 @@ def ratios(points: list[Point], subject: str = "prediris") -> dict:
     by = {(point.subject, point.connections, point.rows_per_request): point for point in points}
     result: dict[str, float | None] = {}
     loaded = by.get((subject, max((p.connections for p in points), default=0), 1))
-    floor = by.get(("floor", loaded.connections, 1)) if loaded else None
-    naive = by.get(("naive", loaded.connections, 1)) if loaded else None
-    if loaded and floor and floor.requests_per_s:
-        result["throughput_vs_floor"] = round(loaded.requests_per_s / floor.requests_per_s, 3)
-        result["p99_vs_floor"] = round(loaded.p99_ms / floor.p99_ms, 3) if floor.p99_ms else None
-    if loaded and naive and naive.requests_per_s:
-        result["throughput_vs_naive"] = round(loaded.requests_per_s / naive.requests_per_s, 3)
-    idle, idle_floor = by.get((subject, 1, 1)), by.get(("floor", 1, 1))
-    if idle and idle_floor:
-        result["idle_p50_over_floor_ms"] = round(idle.p50_ms - idle_floor.p50_ms, 3)
+    constant = by.get(("constant", loaded.connections, 1)) if loaded else None
+    fastapi = by.get(("fastapi", loaded.connections, 1)) if loaded else None
+    if loaded and constant and constant.requests_per_s:
+        result["throughput_vs_constant"] = round(loaded.requests_per_s / constant.requests_per_s, 3)
+        result["p99_vs_constant"] = round(loaded.p99_ms / constant.p99_ms, 3) if constant.p99_ms else None
+    if loaded and fastapi and fastapi.requests_per_s:
+        result["throughput_vs_fastapi"] = round(loaded.requests_per_s / fastapi.requests_per_s, 3)
+    idle, idle_constant = by.get((subject, 1, 1)), by.get(("constant", 1, 1))
+    if idle and idle_constant:
+        result["idle_p50_over_constant_ms"] = round(idle.p50_ms - idle_constant.p50_ms, 3)
     return result
 
 

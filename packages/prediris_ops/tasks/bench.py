@@ -1,4 +1,4 @@
-"""`invoke bench`: prediris against the floor and the naive baseline, in one run, with wrk."""
+"""`invoke bench`: prediris against the limit (a constant on granian) and FastAPI, in one run, with wrk."""
 
 from pathlib import Path
 
@@ -17,16 +17,16 @@ from prediris_ops.tasks.exits import task
         "duration": "Time measured per point, after the warm-up: 10s, 1m, or seconds (default: bench.duration).",
         "warmup": "Unmeasured load before each point: 3s, or seconds (default: bench.warmup).",
         "connections": "Concurrent connections of the loaded points (default: bench.connections, 100).",
-        "only": "Comma-separated subset of floor,naive,prediris (default: all three).",
+        "only": "Comma-separated subset of constant,fastapi,prediris (default: all three).",
         "memory-requests": "Requests served before the second memory reading (default: bench.memory_requests; 0 skips).",
-        "threads": "Waitress threads of every server under test (default: the service's own).",
+        "threads": "Python threads of every granian server under test (default: the service's own).",
         "rounds": "Alternating rounds; each figure is the median over them (default: bench.rounds).",
         "ab": "One more prediris with these settings, e.g. threads=4 or access_log=true (repeatable).",
     },
     iterable=["ab"],
 )
 def bench(c, duration=None, warmup=None, connections=None, only=None, memory_requests=None, threads=None, rounds=None, ab=None):
-    """Measure prediris against a constant-answer floor and a naive model server; print ratios, write JSON."""
+    """Measure prediris against the constant on granian (the limit) and FastAPI; print ratios, write JSON."""
     wrk = require_program("wrk", "install wrk (Debian: apt-get install wrk)")
     subjects = tuple(name.strip() for name in (only or ",".join(SUBJECTS)).split(",") if name.strip())
     unknown = [name for name in subjects if name not in SUBJECTS]
