@@ -140,9 +140,9 @@ def test_the_real_server_answers_arbitrary_bytes_without_a_5xx_and_stays_up(serv
             head, _, body = reply.partition(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             status = int(lines[0].split(" ")[1])
-            headers = dict(line.split(": ", 1) for line in lines[1:])
-            length = int(headers.get("Content-Length", len(body)))
-            content_type = headers.get("Content-Type", "").split(";")[0]
+            headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+            length = int(headers.get("content-length", len(body)))
+            content_type = headers.get("content-type", "").split(";")[0]
             assert_documented_error(
                 status, content_type, body[:length], payload.split(b" ")[1].decode("latin-1") if b" " in payload else ""
             )

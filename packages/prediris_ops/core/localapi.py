@@ -1,4 +1,4 @@
-"""Run the real API (`python -m prediris_api`, waitress) in the background for tasks and tests.
+"""Run the real API (`python -m prediris_api`, granian) in the background for tasks and tests.
 
 `invoke perf`, `invoke bench`, `invoke soak`, `invoke observe` and the end-to-end tests all start
 the server the same way: a free or given port, PREDIRIS_* settings, a log file, wait until ready,

@@ -7,7 +7,7 @@ zero timeouts, only 200/503, the server's counters equal to ours. Requests are a
 with their send time when asked, so a shutdown test can tell those sent before a signal.
 
 It is not a benchmark tool (wrk and JMeter are): on two shared cores one Python process drives
-~5-8k requests/s, more than one waitress process answers.
+~5-8k requests/s: enough to overload a replica, not to measure its limit.
 """
 
 import asyncio
