@@ -106,7 +106,6 @@ def infer(name: str, version: str | None = None) -> Response:
     decoded = decode_infer(parse_json(body), len(state.runtime.feature_names), state.settings.max_batch_rows)
     labels, proba = state.runtime.predict(decoded.rows)
     out_of_range = state.runtime.out_of_range(decoded.rows)
-    state.record_predictions(labels, out_of_range)
     body = encode_infer(
         decoded,
         labels,
@@ -115,4 +114,6 @@ def infer(name: str, version: str | None = None) -> Response:
         model_version=state.runtime.version,
         warnings=[item.to_dict() for item in out_of_range],
     )
+    # Counted once the reply exists, as Service.predict does: a request that fails is no prediction.
+    state.record_predictions(labels, out_of_range)
     return Response(body, mimetype="application/json")
