@@ -14,6 +14,9 @@ OUTPUTS = ("predict", "predict_proba")
 _MEMBERS = {"id", "parameters", "inputs", "outputs"}
 # The largest finite value of each datatype: JSON numbers beyond it overflow to infinity in the cast.
 _LIMITS = {name: float(np.finfo(dtype).max) for name, dtype in DATATYPES.items()}
+# The smallest float64 the cast to float32 rounds to infinity (max + half a unit in the last place):
+# the OpenAPI description's exclusiveMaximum for FP32 data, so that it states exactly what the cast refuses.
+FP32_OVERFLOW = 2.0**128 - 2.0**103
 DATA_POINTER = "/inputs/0/data"
 
 
