@@ -98,7 +98,7 @@ def test_an_unknown_request_hook_turns_the_fast_path_off_so_it_is_never_bypassed
     assert "fast path is off" in caplog.text and "require_a_key" in caplog.text
 
 
-KEY = "fast-path-key"
+KEY = "fast-path-key-0123456789"
 
 
 @pytest.mark.parametrize(
