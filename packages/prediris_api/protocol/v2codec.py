@@ -9,11 +9,11 @@ import numpy as np
 from prediris_api.protocol.codecs import ErrorList, check_numbers, dumps
 from prediris_api.protocol.problems import Problem, shown, shown_names
 
-DATATYPES = {"FP32": np.float32, "FP64": np.float64}
+DATATYPES: dict[str, type[np.floating]] = {"FP32": np.float32, "FP64": np.float64}
 OUTPUTS = ("predict", "predict_proba")
 _MEMBERS = {"id", "parameters", "inputs", "outputs"}
 # The largest finite value of each datatype: JSON numbers beyond it overflow to infinity in the cast.
-_LIMITS = {name: float(np.finfo(dtype).max) for name, dtype in DATATYPES.items()}
+_LIMITS = {"FP32": float(np.finfo(np.float32).max), "FP64": float(np.finfo(np.float64).max)}
 # The smallest float64 the cast to float32 rounds to infinity (max + half a unit in the last place):
 # the OpenAPI description's exclusiveMaximum for FP32 data, so that it states exactly what the cast refuses.
 FP32_OVERFLOW = 2.0**128 - 2.0**103
