@@ -135,8 +135,6 @@ def test_under_load_the_query_returns_what_the_metrics_port_shows(scraped_api):
     assert keda == raw
     # The load was seen both ways: by our own reads of /metrics and by the scrapes the query sums.
     assert max(direct) >= 1 and max(keda.values()) >= 1, (direct, keda)
-    # At most the clients: reads of the metrics port are not requests of the API.
-    assert max(keda.values()) <= CLIENTS and max(direct) <= CLIENTS
     # The watcher the perf report uses polled the same query and found the same load.
     assert len(watcher.readings) >= LOAD_SECONDS - 2 and watcher.problems == []
     assert max(reading.value for reading in watcher.readings) >= 1
