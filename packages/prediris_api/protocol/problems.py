@@ -29,7 +29,7 @@ def shown(text: str, limit: int = ECHO_CHARS) -> str:
 
 def shown_names(names: list[str]) -> str:
     """Return the first ECHO_NAMES names, each cut and JSON-quoted, and how many more there are."""
-    listed = ", ".join(json.dumps(shown(name)) for name in names[:ECHO_NAMES])
+    listed = ", ".join(json.dumps(shown(name), ensure_ascii=False) for name in names[:ECHO_NAMES])
     more = len(names) - ECHO_NAMES
     return listed + (f" and {more} more" if more > 0 else "")
 
