@@ -9,7 +9,10 @@
 
 # Debian's python3 (3.11) rather than a python:* image: the same interpreter whether the base image is
 # pulled or built locally with debootstrap (see `invoke base-image`).
-ARG BASE_IMAGE=debian:bookworm-slim
+# Pinned by digest: the tag moves with every Debian point release, the digest never does. To update it,
+# see docs/security.md, "Supply chain". A base built locally by `invoke base-image` has no
+# registry digest: `invoke build` then passes it explicitly and says the pin is bypassed.
+ARG BASE_IMAGE=debian:bookworm-slim@sha256:88200866dfff7ea7f5cbcb6ec7c8a701889efe6fe859fe64d6990e4b07ea4171
 
 FROM ${BASE_IMAGE} AS python
 RUN apt-get update \

@@ -99,6 +99,8 @@ class Settings:
             )
         if self.api_keys.strip() and not self.api_key_list:
             raise SettingsError("PREDIRIS_API_KEYS holds no key; give one or more keys separated by commas, or leave it empty")
+        if (short := short_key_error(self.api_key_list)) is not None:
+            raise SettingsError(short)
         for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")
@@ -109,6 +111,24 @@ class Settings:
         for name in ("retry_after_seconds", "drain_delay_seconds", "shutdown_grace_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must not be negative")
+
+
+# A key anyone can guess protects nothing: shorter keys are refused at start (docs/security.md).
+MIN_API_KEY_LENGTH = 16
+KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def short_key_error(keys: tuple[str, ...]) -> str | None:
+    """Return the one-line refusal of keys shorter than MIN_API_KEY_LENGTH (naming their position, never
+    the key), or None when every key is long enough."""
+    short = [index for index, key in enumerate(keys, start=1) if len(key) < MIN_API_KEY_LENGTH]
+    if not short:
+        return None
+    which = "key" if len(short) == 1 else "keys"
+    return (
+        f"PREDIRIS_API_KEYS: {which} {', '.join(map(str, short))} of {len(keys)} {'is' if len(short) == 1 else 'are'} shorter than "
+        f"{MIN_API_KEY_LENGTH} characters; use long random keys, e.g. {KEY_HINT}"
+    )
 
 
 def _convert(name: str, raw: str, kind: type | str) -> object:

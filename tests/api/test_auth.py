@@ -11,7 +11,7 @@ from prediris_api.auth import KeyChecker
 from prediris_ops.checks.smoke import first_key, run_checks
 from tests.support.servers import running_api
 
-KEYS = "first-key, second-key"
+KEYS = "first-key-0123456789, second-key-0123456789"
 ONE_FLOWER = {"X": [5.1, 3.5, 1.4, 0.2]}
 V2_ONE_FLOWER = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2]}]}
 
@@ -48,7 +48,11 @@ def test_the_401_of_predict_is_problem_json_and_v2_keeps_its_error_form(keyed_cl
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Authorization": "Bearer first-key"}, {"Authorization": "bearer second-key"}, {"X-API-Key": "second-key"}],
+    [
+        {"Authorization": "Bearer first-key-0123456789"},
+        {"Authorization": "bearer second-key-0123456789"},
+        {"X-API-Key": "second-key-0123456789"},
+    ],
     ids=["bearer", "bearer-lowercase-scheme-second-key", "x-api-key"],
 )
 def test_any_configured_key_in_either_header_is_accepted(keyed_client, metrics, headers):
@@ -59,7 +63,12 @@ def test_any_configured_key_in_either_header_is_accepted(keyed_client, metrics, 
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Authorization": "Bearer wrong"}, {"X-API-Key": "first-key "}, {"Authorization": "Basic Zmlyc3Qta2V5"}, {"X-API-Key": "first"}],
+    [
+        {"Authorization": "Bearer wrong"},
+        {"X-API-Key": "first-key-0123456789 "},
+        {"Authorization": "Basic Zmlyc3Qta2V5"},
+        {"X-API-Key": "first-key"},
+    ],
     ids=["wrong-key", "trailing-space", "other-scheme", "prefix-of-a-key"],
 )
 def test_a_wrong_key_is_refused_as_invalid_and_never_echoed(keyed_client, metrics, headers):
@@ -92,7 +101,7 @@ def test_the_checker_tells_a_missing_key_from_an_invalid_one():
 
 
 def test_the_real_server_answers_401_without_a_key_and_200_with_one(model_dir, tmp_path):
-    with running_api(model_dir, tmp_path / "server.log", api_keys="s3cret-key") as (base, _):
+    with running_api(model_dir, tmp_path / "server.log", api_keys="s3cret-key-0123456789") as (base, _):
 
         def post(headers: dict) -> int:
             request = urllib.request.Request(
@@ -107,12 +116,12 @@ def test_the_real_server_answers_401_without_a_key_and_200_with_one(model_dir, t
                     return error.code
 
         assert post({}) == 401
-        assert post({"Authorization": "Bearer s3cret-key"}) == 200
-        assert post({"X-API-Key": "s3cret-key"}) == 200
+        assert post({"Authorization": "Bearer s3cret-key-0123456789"}) == 200
+        assert post({"X-API-Key": "s3cret-key-0123456789"}) == 200
         with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
             exposition = response.read().decode()
         assert 'prediris_auth_refusals_total{reason="missing"} 1.0' in exposition
-    assert "s3cret-key" not in (tmp_path / "server.log").read_text()
+    assert "s3cret-key-0123456789" not in (tmp_path / "server.log").read_text()
 
 
 def test_the_smoke_checks_pass_on_a_keyed_server_with_its_first_key_and_fail_without(model_dir, tmp_path):
@@ -122,3 +131,18 @@ def test_the_smoke_checks_pass_on_a_keyed_server_with_its_first_key_and_fail_wit
         failed = [check for check in run_checks(base) if not check.ok]
     assert {check.name for check in failed} >= {"predicts setosa", "predicts versicolor", "predicts virginica"}
     assert all("HTTP 401" in check.detail for check in failed)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"X-API-Key": "first-key-0123456789", "Authorization": "Bearer wrong"}, 200),
+        ({"X-API-Key": "wrong", "Authorization": "Bearer first-key-0123456789"}, 401),
+        ({"X-API-Key": "first-key-0123456789", "Authorization": "Basic Zmlyc3Qta2V5"}, 200),
+    ],
+    ids=["valid-x-api-key-wins", "wrong-x-api-key-is-not-rescued-by-bearer", "other-scheme-ignored-beside-x-api-key"],
+)
+def test_with_both_headers_x_api_key_decides_and_authorization_is_ignored(keyed_client, metrics, headers, status):
+    for route, body in (("/predict", ONE_FLOWER), ("/v2/models/iris-knn/infer", V2_ONE_FLOWER)):
+        assert keyed_client.post(route, json=body, headers=headers).status_code == status
+    assert refusals(metrics, "invalid") == (2 if status == 401 else 0)

@@ -61,7 +61,9 @@ def served_and_documented(app, client) -> tuple[set, set]:
     return served, documented
 
 
-@pytest.mark.parametrize("settings", [{}, {"api_keys": "k", "metrics_port": 9109}], ids=["defaults", "keys-and-metrics-port"])
+@pytest.mark.parametrize(
+    "settings", [{}, {"api_keys": "docs-key-0123456789", "metrics_port": 9109}], ids=["defaults", "keys-and-metrics-port"]
+)
 def test_openapi_is_a_valid_3_1_document_covering_every_route_and_only_those(model_dir, metrics, settings):
     app = create_app({"model_dir": str(model_dir), "metrics": metrics, "TESTING": True, **settings})
     served, documented = served_and_documented(app, app.test_client())
@@ -70,7 +72,7 @@ def test_openapi_is_a_valid_3_1_document_covering_every_route_and_only_those(mod
 
 
 def test_every_operation_states_its_security_and_only_predictions_need_a_key(model_dir, metrics):
-    app = create_app({"model_dir": str(model_dir), "metrics": metrics, "api_keys": "k", "TESTING": True})
+    app = create_app({"model_dir": str(model_dir), "metrics": metrics, "api_keys": "docs-key-0123456789", "TESTING": True})
     spec = app.test_client().get("/openapi.json").get_json()
     secured = {operation["operationId"] for item in spec["paths"].values() for operation in item.values() if operation["security"]}
     assert secured == {"predict", "v2Infer", "v2InferVersion"}

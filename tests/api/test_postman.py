@@ -11,7 +11,7 @@ from prediris_ops.core import npmtools
 from tests.support.servers import running_api
 from tests.support.tools import missing
 
-API_KEY = "postman-run-key"
+API_KEY = "postman-run-key-0123456789"
 
 
 def requests_in(collection: dict) -> int:

@@ -211,3 +211,38 @@ def test_an_unexpected_error_is_a_problem_without_a_trace(app, client, monkeypat
     assert response.mimetype == "application/problem+json"
     assert "secret internals" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+LONG_NAME = "k" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"X": SETOSA, LONG_NAME: 1}, 'unknown member "kkkk'),
+        ({"X": SETOSA, **{f"{index}{LONG_NAME}": 1 for index in range(6)}}, "and 3 more"),
+        ({"X": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2, LONG_NAME: 1}}, "/X/kkkk"),
+        ({"X": [{LONG_NAME[:1000] + str(index): 1} for index in range(40)]}, "(and 9 more)"),
+    ],
+    ids=["one-10kb-member", "six-10kb-members", "a-10kb-feature-name", "forty-1kb-feature-names"],
+)
+def test_a_problem_never_echoes_more_than_a_few_cut_names(client, body, fragment):
+    response = post(client, body)
+    reply = response.get_data(as_text=True)
+    problem = response.get_json()
+    assert response.status_code == 400
+    assert fragment in " ".join([problem["detail"], *(error["pointer"] for error in problem["errors"])])
+    assert len(reply) < 4000 and LONG_NAME[:1000] not in reply
+
+
+def test_a_huge_integer_is_refused_in_our_words_not_the_interpreters(client):
+    problem = post(client, b'{"X": [1' + b"0" * 5000 + b", 3.5, 1.4, 0.2]}").get_json()
+    assert problem["type"] == "/problems/invalid-json"
+    assert problem["detail"] == "the body holds an integer of more than 4300 digits; send measurements as numbers"
+
+
+def test_a_long_path_or_method_is_cut_in_the_reply(client):
+    path = "/" + "p" * 10_000
+    for response in (client.get(path), client.open("/predict", method="X" * 10_000)):
+        reply = response.get_data(as_text=True)
+        assert response.status_code in (404, 405) and len(reply) < 1000, reply

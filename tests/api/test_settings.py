@@ -37,11 +37,21 @@ def test_bad_values_name_the_variable(environ, message):
 
 
 def test_api_keys_are_split_on_commas_and_never_shown_in_the_settings_repr():
-    settings = Settings.from_env({"PREDIRIS_API_KEYS": " alpha-key ,beta-key,"})
-    assert settings.api_key_list == ("alpha-key", "beta-key")
-    assert "alpha-key" not in repr(settings)
+    settings = Settings.from_env({"PREDIRIS_API_KEYS": " alpha-key-0123456789 ,beta-key-0123456789,"})
+    assert settings.api_key_list == ("alpha-key-0123456789", "beta-key-0123456789")
+    assert "alpha-key-0123456789" not in repr(settings)
 
 
 def test_the_public_surface_defaults_suit_a_laptop():
     settings = Settings.from_env({})
     assert (settings.metrics_port, settings.expose_runtime, settings.api_key_list) == (0, True, ())
+
+
+@pytest.mark.parametrize("keys", ["fifteen-chars-k", "long-enough-key-0123, tiny"], ids=["one-short-key", "one-of-two"])
+def test_a_key_shorter_than_16_characters_stops_the_start_in_one_line_that_never_shows_it(keys):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"PREDIRIS_API_KEYS": keys})
+    message = str(raised.value)
+    assert message.startswith("PREDIRIS_API_KEYS: key ") and "shorter than 16 characters" in message and "secrets.token_urlsafe" in message
+    assert "\n" not in message and "fifteen" not in message and "tiny" not in message
+    assert Settings.from_env({"PREDIRIS_API_KEYS": "sixteen-chars-ky"}).api_key_list == ("sixteen-chars-ky",)

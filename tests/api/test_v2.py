@@ -95,3 +95,56 @@ def test_invalid_json_answers_400_in_v2_form(client):
     response = client.post(INFER, data=b"{nope", content_type="application/json")
     assert response.status_code == 400
     assert "not valid JSON" in response.get_json()["error"]
+
+
+def predictions_counted(metrics) -> float:
+    return sum(
+        sample.value for family in metrics.registry.collect() for sample in family.samples if sample.name == "prediris_predictions_total"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "pointer"),
+    [
+        ([1e39, 3.5, 1.4, 0.2], "/inputs/0/data/0"),
+        ([[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 3.5e38, 2.5]], "/inputs/0/data/1/2"),
+    ],
+    ids=["flat", "nested"],
+)
+def test_an_fp32_value_beyond_float32_answers_400_naming_it_and_counts_no_prediction(client, metrics, data, pointer):
+    response = infer(client, tensor(data, [len(data) // 4 or len(data), 4], "FP32"))
+    assert response.status_code == 400
+    assert response.get_json() == {"error": f"inputs[0].data value at {pointer} is beyond the range of FP32 (±3.403e+38); send it as FP64"}
+    assert predictions_counted(metrics) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype"), [(3.4028234663852886e38, "FP32"), (1.7976931348623157e308, "FP64"), (5e-324, "FP64"), (1e-45, "FP32")]
+)
+def test_the_largest_and_smallest_values_of_a_datatype_are_predicted_with_a_warning_and_counted(client, metrics, value, datatype):
+    response = infer(client, tensor([value, 3.5, 1.4, 0.2], [1, 4], datatype))
+    assert response.status_code == 200
+    assert response.get_json()["outputs"][0]["shape"] == [1]
+    assert predictions_counted(metrics) == 1
+
+
+def test_v2_errors_never_echo_more_than_a_few_cut_names(client):
+    long = "k" * 10_000
+    for body in (
+        tensor([5.1, 3.5, 1.4, 0.2], [1, 4]) | {long + str(index): 1 for index in range(5)},
+        tensor([5.1, 3.5, 1.4, 0.2], [1, 4], long),
+        tensor([5.1, 3.5, 1.4, 0.2], [1] * 5000),
+        tensor([5.1, 3.5, 1.4, 0.2], [1, 4]) | {"outputs": [{"name": long}]},
+    ):
+        response = infer(client, body)
+        assert response.status_code == 400 and len(response.get_data()) < 500, response.get_data()[:200]
+
+
+def test_a_reply_that_cannot_be_encoded_counts_no_prediction(client, metrics, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("Out of range float values are not JSON compliant")
+
+    monkeypatch.setattr("prediris_api.routes.v2.encode_infer", broken)
+    response = infer(client, tensor([5.1, 3.5, 1.4, 0.2], [1, 4]))
+    assert response.status_code == 500 and "Out of range" not in response.get_data(as_text=True)
+    assert predictions_counted(metrics) == 0

@@ -44,7 +44,7 @@ def test_deploy_dry_run_prints_the_plan_and_the_complete_resource_without_creden
 
 
 def test_deploy_dry_run_shows_the_secret_reference_never_the_keys(tmp_path):
-    env = {"INVOKE_AZURE_PUSH_RECORD": str(tmp_path / "none.json"), "SHOP_API_KEYS": "k-123,k-456"}
+    env = {"INVOKE_AZURE_PUSH_RECORD": str(tmp_path / "none.json"), "SHOP_API_KEYS": "k-123-0123456789abc,k-456-0123456789abc"}
     result = invoke("deploy", "--dry-run", "--api-keys-from-env", "SHOP_API_KEYS", env=env)
     assert result.returncode == 0, result.stderr
     resource = resource_json(result.stdout)
@@ -127,7 +127,7 @@ def test_a_ci_job_provisions_and_deploys_with_its_oidc_token_then_a_rerun_change
         "INVOKE_AZURE_POLL_SECONDS": "0.05",
         "INVOKE_AZURE_PUSH_RECORD": str(record),
         # The API keys reach deploy through an environment variable named by a flag.
-        "SHOP_API_KEYS": "ci-key-1,ci-key-2",
+        "SHOP_API_KEYS": "ci-key-1-0123456789,ci-key-2-0123456789",
         # The revisions' own addresses (the canary's probes) are the local API, over http.
         "INVOKE_AZURE_INGRESS_SCHEME": "http",
     }
@@ -145,7 +145,9 @@ def test_a_ci_job_provisions_and_deploys_with_its_oidc_token_then_a_rerun_change
     assert last[-1].strip() == f'curl -X POST -H "Content-Type: application/json" -d \'{{"X": [5.1,3.5,1.4,0.2]}}\' {live_api}/predict'
     [put] = arm.requests_to("PUT", r"/containerapps/prediris$")
     assert put.json()["properties"]["template"]["containers"][0]["image"] == f"efreiprediction.azurecr.io/efreiprediris@{DIGEST}"
-    assert put.json()["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "ci-key-1,ci-key-2"}]
+    assert put.json()["properties"]["configuration"]["secrets"] == [
+        {"name": "api-keys", "value": "ci-key-1-0123456789,ci-key-2-0123456789"}
+    ]
 
     token_requests = arm.requests_to("POST", r"/oauth2/v2.0/token$")
     assert {r.form()["client_assertion"] for r in token_requests} == {oidc_token}

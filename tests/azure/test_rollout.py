@@ -78,7 +78,7 @@ def test_a_second_deploy_of_the_same_image_changes_nothing(arm, clients, target,
     second, lines = deploy(clients, target, IMAGE, "abc1234", live_api)
     assert arm.writes()[before:] == []
     assert not second.changed and second.revision == first.revision
-    assert lines[0] == f"unchanged: {first.revision} already runs {IMAGE} with 100 % of the traffic"
+    assert lines[1] == f"unchanged: {first.revision} already runs {IMAGE} with 100 % of the traffic"
 
 
 def test_a_new_commit_gets_a_new_revision_and_the_old_one_is_retired(arm, clients, target, live_api):
@@ -142,35 +142,35 @@ def test_a_failing_first_revision_has_nothing_to_roll_back_to(arm, clients, targ
 
 
 def test_api_keys_become_a_secret_the_container_reads_by_reference(arm, clients, target, live_api):
-    _, lines = deploy_with_keys(clients, target, "key-one,key-two", live_api)
+    _, lines = deploy_with_keys(clients, target, "key-one-0123456789,key-two-0123456789", live_api)
 
     body = arm.requests_to("PUT", APP + "$")[0].json()
-    assert body["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "key-one,key-two"}]
+    assert body["properties"]["configuration"]["secrets"] == [{"name": "api-keys", "value": "key-one-0123456789,key-two-0123456789"}]
     [container] = body["properties"]["template"]["containers"]
     assert {"name": "PREDIRIS_API_KEYS", "secretRef": "api-keys"} in container["env"]
-    assert "key-one" not in "\n".join(lines)
+    assert "key-one-0123456789" not in "\n".join(lines)
     # Azure shows the secret's name, never its value, on a read.
-    assert arm.resource(target.app_id)["properties"]["configuration"]["secrets"][0]["value"] == "key-one,key-two"
+    assert arm.resource(target.app_id)["properties"]["configuration"]["secrets"][0]["value"] == "key-one-0123456789,key-two-0123456789"
     assert clients.apps.container_apps.get("prediris", "prediris").properties.configuration.secrets[0].value is None
 
     before = len(arm.writes())
-    again, _ = deploy_with_keys(clients, target, "key-one,key-two", live_api)
+    again, _ = deploy_with_keys(clients, target, "key-one-0123456789,key-two-0123456789", live_api)
     assert not again.changed and arm.writes()[before:] == []
 
 
 def test_new_api_keys_alone_update_the_secret_and_restart_the_revision(arm, clients, target, live_api):
-    first, _ = deploy_with_keys(clients, target, "key-one", live_api)
+    first, _ = deploy_with_keys(clients, target, "key-one-0123456789", live_api)
     before = len(arm.writes())
-    second, lines = deploy_with_keys(clients, target, "key-two", live_api)
+    second, lines = deploy_with_keys(clients, target, "key-two-0123456789", live_api)
     assert second.revision == first.revision and second.changed
     assert writes(arm, before) == [
         ("PUT", "containerapps/prediris"),
         ("POST", f"containerapps/prediris/revisions/{first.revision}/restart"),
     ]
     assert arm.requests_to("PUT", APP + "$")[-1].json()["properties"]["configuration"]["secrets"] == [
-        {"name": "api-keys", "value": "key-two"}
+        {"name": "api-keys", "value": "key-two-0123456789"}
     ]
-    assert f"restarting {first.revision}: its secrets changed" in lines and "key-two" not in "\n".join(lines)
+    assert f"restarting {first.revision}: its secrets changed" in lines and "key-two-0123456789" not in "\n".join(lines)
 
 
 def deploy_with_keys(clients, target, keys, url):
@@ -189,7 +189,25 @@ def test_the_dry_run_plan_shows_the_complete_resource_without_network(arm, targe
 
 
 def test_the_dry_run_plan_names_where_the_keys_come_from_and_hides_the_secret(arm, target, monkeypatch):
-    monkeypatch.setenv("DEPLOY_KEYS", "real-key")
+    monkeypatch.setenv("DEPLOY_KEYS", "real-key-0123456789")
     text = "\n".join(rollout.plan(target, IMAGE, "abc1234", api_keys_from="DEPLOY_KEYS"))
     assert "API keys: $DEPLOY_KEYS → the Container Apps secret api-keys → env PREDIRIS_API_KEYS (secretRef)" in text
-    assert '"secretRef": "api-keys"' in text and '"value": "<hidden>"' in text and "real-key" not in text
+    assert '"secretRef": "api-keys"' in text and '"value": "<hidden>"' in text and "real-key-0123456789" not in text
+
+
+def test_a_deploy_without_keys_says_in_one_line_that_predictions_are_public_and_how_to_require_keys(arm, clients, target, live_api):
+    _, lines = deploy(clients, target, IMAGE, "abc1234", live_api)
+    assert lines[0] == (
+        "API keys: none: /predict and V2 inference will answer anyone who reaches the app; to require keys, export them "
+        "(comma-separated, 16+ characters each) in a variable and deploy with --api-keys-from-env VARIABLE"
+    )
+    _, keyed = deploy_with_keys(clients, target, "key-one-0123456789", live_api)
+    assert not [line for line in keyed if line.startswith("API keys: none")]
+
+
+def test_a_key_the_service_would_refuse_is_refused_before_anything_is_deployed(arm, clients, target, live_api):
+    with pytest.raises(
+        AzureError, match=r"^not deployed, its replicas would refuse to start: PREDIRIS_API_KEYS: key 2 of 2 is shorter than 16"
+    ):
+        deploy_with_keys(clients, target, "key-one-0123456789,short-key", live_api)
+    assert arm.writes() == []

@@ -25,6 +25,8 @@ HADOLINT = shlex.join(next(linter for linter in LINTERS if linter.name == "hadol
 def offline(monkeypatch):
     """No real docker: a fixed client, fixed labels, and an image the engine 'reports' as 400 MB."""
     monkeypatch.setattr(docker, "resolve_client", lambda configured: "/usr/bin/docker")
+    # The engine holds debian:bookworm-slim as `invoke base-image` imports it: no registry digest, so the pin is bypassed.
+    monkeypatch.setattr("prediris_ops.container.image.repo_digests", lambda client, ref: [] if ref == "debian:bookworm-slim" else None)
     monkeypatch.setattr(build, "label_args", lambda root, source: dict(LABELS))
     info = docker.ImageInfo("efreiprediris:latest", "sha256:feed", 400_000_000, {})
     monkeypatch.setattr(docker, "inspect_image", lambda client, reference: info)
@@ -171,6 +173,8 @@ def test_lock_check_fails_with_the_fix_when_the_lock_is_stale(make_context, tmp_
 
 def test_base_image_needs_a_running_engine(make_context, monkeypatch):
     monkeypatch.setattr(docker, "resolve_client", lambda configured: "/usr/bin/docker")
+    # The engine holds debian:bookworm-slim as `invoke base-image` imports it: no registry digest, so the pin is bypassed.
+    monkeypatch.setattr("prediris_ops.container.image.repo_digests", lambda client, ref: [] if ref == "debian:bookworm-slim" else None)
     monkeypatch.setattr(engine, "server_version", lambda client: None)
     with pytest.raises(Exit, match="no Docker engine answers"):
         image.base_image(make_context())

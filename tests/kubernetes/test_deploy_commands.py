@@ -2,6 +2,7 @@
 MockContext standing in for the cluster (the rendering itself is real: test_manifests.py), the smoke
 test against a real API, and one line naming the fix for each missing piece."""
 
+import base64
 import shlex
 
 import pytest
@@ -19,6 +20,8 @@ from tests.support.servers import running_api
 
 KUBECTL = k.Kubectl("/opt/bin/kubectl", context="aks-prod")
 NOT_FOUND = 'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "scaledobjects.keda.sh" not found'
+SECRET = ("get", "secret", "prediris-api-keys", "--namespace", "prediris", "--ignore-not-found", "--output", "jsonpath={.data.keys}")
+KEYS = "deploy-key-0123456789,next-key-0123456789"
 
 
 def command(*args: str) -> str:
@@ -40,6 +43,7 @@ def cluster(layer, manifests: str, **answers: Result) -> MockContext:
         command("get", "customresourcedefinition", "scaledobjects.keda.sh", "--output", "name"): answers.get(
             "keda", Result(stdout="customresourcedefinition.apiextensions.k8s.io/scaledobjects.keda.sh\n")
         ),
+        command(*SECRET): answers.get("secret", Result(stdout="")),
         command("apply", "--server-side", "--field-manager=prediris", "--kustomize", str(layer)): Result(
             stdout="deployment.apps/prediris serverside-applied\n"
         ),
@@ -76,6 +80,7 @@ def test_deploy_renders_checks_the_crds_applies_server_side_waits_and_smoke_test
         command("kustomize", str(layer)),
         command("get", "customresourcedefinition", "podmonitors.monitoring.coreos.com", "--output", "name"),
         command("get", "customresourcedefinition", "scaledobjects.keda.sh", "--output", "name"),
+        command(*SECRET),
         command("apply", "--server-side", "--field-manager=prediris", "--kustomize", str(layer)),
         command("rollout", "status", "deployment/prediris", "--namespace", "prediris", "--timeout=600s"),
         command(
@@ -159,3 +164,38 @@ def test_what_is_missing_stops_the_task_with_one_line_naming_the_fix(pushed, arg
     result = invoke("deploy", "--platform", "kubernetes", *args, env={**pushed, **env})
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_without_the_api_key_secret_the_deploy_says_in_one_line_that_predictions_are_open(render, layer, model_dir, tmp_path):
+    with running_api(model_dir, tmp_path / "api.log") as (base_url, _process):
+        c = cluster(layer, manifests_with_service_port(render, int(base_url.rsplit(":", 1)[1])))
+        lines = []
+        rollout.deploy(c, KUBECTL, layer, rollout_timeout=600, log=lines.append)
+    assert lines[0] == (
+        "API keys: no Secret prediris/prediris-api-keys: /predict and V2 inference will answer anyone who reaches the Service; "
+        "to require keys: kubectl create secret generic prediris-api-keys --namespace prediris --from-literal=keys=<key>[,<key>] "
+        "(16+ characters each), then kubectl rollout restart deployment/prediris --namespace prediris"
+    )
+    # The secret is read without echo: its command's output is hidden.
+    assert {call.args[0]: call.kwargs["hide"] for call in c.run.call_args_list}[command(*SECRET)] is True
+
+
+def test_with_the_secret_the_smoke_test_predicts_with_its_first_key_and_never_shows_it(render, layer, model_dir, tmp_path):
+    secret = Result(stdout=base64.b64encode(KEYS.encode()).decode())
+    with running_api(model_dir, tmp_path / "api.log", api_keys=KEYS) as (base_url, _process):
+        c = cluster(layer, manifests_with_service_port(render, int(base_url.rsplit(":", 1)[1])), secret=secret)
+        lines = []
+        rollout.deploy(c, KUBECTL, layer, rollout_timeout=600, log=lines.append)
+    text = "\n".join(lines)
+    assert "ok   predicts virginica" in text and "API keys: no Secret" not in text
+    assert "deploy-key" not in text and "next-key" not in text
+
+
+def test_a_secret_holding_a_key_the_pods_would_refuse_stops_the_deploy_before_applying(render, layer):
+    secret = Result(stdout=base64.b64encode(b"deploy-key-0123456789,short").decode())
+    c = cluster(layer, yaml.safe_dump_all(render("aks")), secret=secret)
+    with pytest.raises(
+        SetupError, match=r"^Secret prediris/prediris-api-keys: the pods would refuse to start: PREDIRIS_API_KEYS: key 2 of 2 is shorter"
+    ):
+        rollout.deploy(c, KUBECTL, layer, rollout_timeout=600, log=lambda line: None)
+    assert not [call for call in c.run.call_args_list if " apply " in call.args[0]]

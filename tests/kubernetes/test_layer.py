@@ -14,6 +14,7 @@ def workload(**changes) -> Workload:
         "cpu": 0.5,
         "memory": "1Gi",
         "port": 5000,
+        "metrics_port": 9464,
         "min_replicas": 1,
         "max_replicas": 10,
         "concurrency_target": 10,
@@ -58,6 +59,4 @@ def test_an_unknown_overlay_names_the_known_ones(tmp_path):
 
 
 def test_the_trigger_query_is_the_scaled_object_s_one_line():
-    assert trigger_query() == (
-        'sum(prediris_http_requests_in_flight{job="prediris"}) - count(prediris_http_requests_in_flight{job="prediris"})'
-    )
+    assert trigger_query() == 'sum(prediris_http_requests_in_flight{job="prediris"})'

@@ -22,7 +22,7 @@ from tests.support.config import project_config
 # AKS's oldest supported line), and the newest schemas kubernetes-validate ships.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 OVERLAYS = ("aks", "local")
-CORE_KINDS = {"Namespace", "Service", "Deployment", "PodDisruptionBudget"}
+CORE_KINDS = {"Namespace", "Service", "Deployment", "PodDisruptionBudget", "NetworkPolicy"}
 
 
 def crd_schema(kind: str) -> tuple[str, dict]:
@@ -94,6 +94,11 @@ def test_the_core_validation_rejects_an_unknown_field(render):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
 
 
+def values(main: dict) -> dict[str, str]:
+    """Return the container's plain environment variables (not those read from a Secret)."""
+    return {item["name"]: item["value"] for item in main["env"] if "value" in item}
+
+
 def container(objects: list[dict]) -> dict:
     [only] = k.the(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
     return only
@@ -114,7 +119,10 @@ def test_the_pod_runs_the_digest_non_root_read_only_with_probes_on_the_health_ro
         "livenessProbe": {"path": "/health/live", "port": "http"},
         "readinessProbe": {"path": "/health/ready", "port": "http"},
     }
-    assert main["ports"] == [{"name": "http", "containerPort": 5000, "protocol": "TCP"}]
+    assert main["ports"] == [
+        {"name": "http", "containerPort": 5000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9464, "protocol": "TCP"},
+    ]
 
 
 def test_a_rolling_update_loses_no_request(render):
@@ -123,7 +131,7 @@ def test_a_rolling_update_loses_no_request(render):
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
     assert "replicas" not in deployment["spec"], "an apply would reset what KEDA scaled"
     pod = deployment["spec"]["template"]["spec"]
-    env = {item["name"]: item["value"] for item in container(objects)["env"]}
+    env = values(container(objects))
     grace = float(env["PREDIRIS_SHUTDOWN_GRACE_SECONDS"])
     assert grace == Settings().shutdown_grace_seconds
     assert container(objects)["lifecycle"]["preStop"] == {"sleep": {"seconds": PRESTOP_SECONDS}}
@@ -137,11 +145,12 @@ def test_service_pdb_and_pod_monitor_select_the_pods_and_name_the_port(render):
         assert selector(k.the(objects, kind)["spec"]).items() <= labels.items(), kind
     monitor = k.the(objects, "PodMonitor")["spec"]
     assert monitor["selector"]["matchLabels"].items() <= labels.items()
-    assert monitor["podMetricsEndpoints"][0]["port"] == k.the(objects, "Service")["spec"]["ports"][0]["targetPort"] == "http"
+    assert monitor["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert [port["targetPort"] for port in k.the(objects, "Service")["spec"]["ports"]] == ["http"]
     # job="prediris" in the cluster, as in the local Prometheus: the trigger's query works in both.
     assert labels[monitor["jobLabel"]] == "prediris"
     annotations = k.the(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
-    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "5000", "prometheus.io/path": "/metrics"}
+    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics"}
     assert k.the(objects, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
 
 
@@ -171,10 +180,12 @@ def test_one_source_of_settings_feeds_the_container_app_and_kubernetes(render):
     assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (template.scale.min_replicas, template.scale.max_replicas) == (2, 7)
     threshold = scaled["triggers"][0]["metadata"]["threshold"]
     assert threshold == template.scale.rules[0].http.metadata["concurrentRequests"] == "25"
-    env = {item["name"]: item["value"] for item in main["env"]}
+    env = values(main)
     assert main["ports"][0]["containerPort"] == app.properties.configuration.ingress.target_port == 8080
     assert env["PREDIRIS_PORT"] == "8080"
-    assert k.the(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8080"
+    # Metrics on their own port, the same on both platforms.
+    assert env["PREDIRIS_METRICS_PORT"] == str(app.properties.configuration.ingress.additional_port_mappings[0].target_port) == "9464"
+    assert k.the(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9464"
 
 
 def test_the_scaled_object_scales_on_in_flight_requests_like_the_http_rule(render):
@@ -188,3 +199,36 @@ def test_the_scaled_object_scales_on_in_flight_requests_like_the_http_rule(rende
     behavior = scaled["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == scaled["cooldownPeriod"] == 300
     assert math.isclose(float(trigger["metadata"]["threshold"]), project_config().azure.concurrency_target)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_metrics_are_served_on_the_internal_port_only_the_monitoring_namespace_reaches(render, overlay):
+    objects = render(overlay, port=8080, metrics_port=9100)
+    main = container(objects)
+    assert values(main)["PREDIRIS_METRICS_PORT"] == "9100"
+    assert {port["name"]: port["containerPort"] for port in main["ports"]} == {"http": 8080, "metrics": 9100}
+    # No Service publishes the metrics port (the aks overlay's is a public LoadBalancer).
+    assert [(port["targetPort"]) for port in k.the(objects, "Service")["spec"]["ports"]] == ["http"]
+    policy = k.the(objects, "NetworkPolicy")["spec"]
+    labels = k.the(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items() and policy["policyTypes"] == ["Ingress"]
+    # Anyone may reach the API port; the metrics port only from the monitoring namespace.
+    assert policy["ingress"] == [
+        {"ports": [{"port": "http", "protocol": "TCP"}]},
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+        },
+    ]
+    assert k.the(objects, "PodMonitor")["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+
+
+def test_api_keys_come_from_an_optional_secret_and_no_key_is_in_the_manifests(render):
+    main = container(render())
+    [keys] = [item for item in main["env"] if item["name"] == "PREDIRIS_API_KEYS"]
+    assert keys == {
+        "name": "PREDIRIS_API_KEYS",
+        "valueFrom": {"secretKeyRef": {"name": "prediris-api-keys", "key": "keys", "optional": True}},
+    }
+    rendered = yaml.safe_dump_all(render())
+    assert "kind: Secret" not in rendered

@@ -7,12 +7,13 @@ about Flask routing or scikit-learn.
 
 import json
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
 
-from prediris_api.protocol.problems import Problem
+from prediris_api.protocol.problems import ECHO_NAMES, Problem, shown, shown_names
 
 MAX_REPORTED_ERRORS = 10
 JSON_MEDIA_TYPES = ("application/json",)
@@ -33,8 +34,12 @@ def check_media_type(mimetype: str | None) -> None:
     raise Problem("unsupported-media-type", f"Content-Type is {shown}; send the body as application/json")
 
 
+class _ConstantError(ValueError):
+    """NaN, Infinity or -Infinity in a body: Python's json accepts them, JSON does not."""
+
+
 def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON value; send finite numbers")
+    raise _ConstantError(f"{name} is not a JSON value; send finite numbers")
 
 
 # Built once: json.loads/json.dumps with any option build a new decoder/encoder on every call.
@@ -56,8 +61,12 @@ def parse_json(body: bytes) -> Any:
         raise Problem("invalid-json", f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     except RecursionError:
         raise Problem("invalid-json", "the body nests arrays or objects too deeply to be a prediction request") from None
-    except ValueError as error:
+    except _ConstantError as error:
         raise Problem("invalid-json", f"the body is not valid JSON: {error}") from None
+    except ValueError:  # an integer beyond the interpreter's digit limit (CPython's message names an internal switch)
+        raise Problem(
+            "invalid-json", f"the body holds an integer of more than {sys.get_int_max_str_digits()} digits; send measurements as numbers"
+        ) from None
 
 
 class ErrorList:
@@ -137,8 +146,8 @@ class PredictDecoder:
             unknown = sorted(key for key in document if key != "X")
             raise Problem(
                 "unknown-field",
-                f'unknown member{"s" if len(unknown) > 1 else ""} {", ".join(json.dumps(key) for key in unknown)}; the body takes only "X"',
-                [{"pointer": _pointer("", key), "detail": "is not a known member"} for key in unknown[:MAX_REPORTED_ERRORS]],
+                f'unknown member{"s" if len(unknown) > 1 else ""} {shown_names(unknown)}; the body takes only "X"',
+                [{"pointer": _pointer("", shown(key)), "detail": "is not a known member"} for key in unknown[:ECHO_NAMES]],
             )
         x = document["X"]
         # Fast path: one row of plain floats, the shape of almost every request.
@@ -196,7 +205,9 @@ class PredictDecoder:
     def _named_row(self, values: dict[str, Any], pointer: str, errors: ErrorList) -> list[float]:
         for key in values:
             if key not in self._known:
-                errors.add("unknown-field", _pointer(pointer, key), f"is not a feature; the features are {', '.join(self.feature_names)}")
+                errors.add(
+                    "unknown-field", _pointer(pointer, shown(key)), f"is not a feature; the features are {', '.join(self.feature_names)}"
+                )
         row = []
         for name in self.feature_names:
             if name not in values:

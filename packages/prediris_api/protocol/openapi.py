@@ -8,6 +8,9 @@ rules on it, and docs/postman/ is generated from it (prediris_ops/apidocs).
 from typing import Any
 
 from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
+from prediris_api.protocol.v2codec import DATATYPES as V2_DATATYPES
+from prediris_api.protocol.v2codec import FP32_OVERFLOW
+from prediris_api.protocol.v2codec import OUTPUTS as V2_OUTPUTS
 from prediris_model import MODEL_NAME
 
 # The security schemes a key may be sent with (auth.py accepts either).
@@ -121,14 +124,54 @@ def build_spec(
         },
         "required": ["prediction", "class_id", "probabilities"],
     }
-    v2_tensor = {
+    # What the server accepts (v2codec.decode_infer): FP32 or FP64, shape [N, width] with 1 <= N <= the
+    # batch limit, data flat or nested rows of measurements, FP32 values within float32's range.
+    # That data holds N rows is the one rule a schema cannot state: the server answers 400 otherwise.
+    v2_input = {
         "type": "object",
         "properties": {
             "name": {"type": "string"},
-            "shape": {"type": "array", "items": {"type": "integer"}},
-            "datatype": {"type": "string"},
+            "shape": {
+                "type": "array",
+                "prefixItems": [{"type": "integer", "minimum": 1, "maximum": max_rows}, {"type": "integer", "const": width}],
+                "items": False,
+                "minItems": 2,
+                "maxItems": 2,
+                "description": f"[N, {width}]: N rows of {width} features.",
+            },
+            "datatype": {"type": "string", "enum": list(V2_DATATYPES)},
             "parameters": {"type": "object"},
-            "data": {"type": "array"},
+            "data": {
+                "oneOf": [
+                    {"type": "array", "items": measurement, "minItems": width, "maxItems": max_rows * width},
+                    {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows},
+                ],
+                "description": f"The N rows: flat (N × {width} numbers) or nested (N rows of {width} numbers).",
+            },
+        },
+        "required": ["name", "shape", "datatype", "data"],
+        "if": {"properties": {"datatype": {"const": "FP32"}}},
+        "then": {
+            "properties": {
+                "data": {
+                    "items": {
+                        "anyOf": [
+                            {"type": "number", "exclusiveMaximum": FP32_OVERFLOW},
+                            {"type": "array", "items": {"type": "number", "exclusiveMaximum": FP32_OVERFLOW}},
+                        ]
+                    }
+                }
+            }
+        },
+    }
+    v2_output = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": list(V2_OUTPUTS)},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+            "datatype": {"type": "string", "enum": ["INT64", "FP64"]},
+            "parameters": {"type": "object"},
+            "data": {"type": "array", "items": {"type": "number"}},
         },
         "required": ["name", "shape", "datatype", "data"],
     }
@@ -213,7 +256,8 @@ def build_spec(
             "properties": {"name": {"type": "string"}, "routes": {"type": "array", "items": {"type": "string"}}},
             "required": ["name", "routes"],
         },
-        "V2Tensor": v2_tensor,
+        "V2Tensor": v2_input,
+        "V2OutputTensor": v2_output,
         "V2InferenceRequest": {
             "type": "object",
             "properties": {
@@ -224,7 +268,7 @@ def build_spec(
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {"name": {"type": "string", "enum": ["predict", "predict_proba"]}, "parameters": {"type": "object"}},
+                        "properties": {"name": {"type": "string", "enum": list(V2_OUTPUTS)}, "parameters": {"type": "object"}},
                         "required": ["name"],
                     },
                 },
@@ -239,7 +283,7 @@ def build_spec(
                 "model_version": {"type": "string"},
                 "id": {"type": "string"},
                 "parameters": {"type": "object"},
-                "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"}},
+                "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2OutputTensor"}, "minItems": 1},
             },
             "required": ["model_name", "outputs"],
         },

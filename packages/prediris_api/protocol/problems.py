@@ -14,7 +14,24 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# What a problem echoes of the request is capped, so that a reply never grows with the input:
+# at most ECHO_NAMES names, each (and a path or a method) cut to ECHO_CHARS characters.
+ECHO_CHARS = 40
+ECHO_NAMES = 3
+INSTANCE_CHARS = 200
 log = logging.getLogger(__name__)
+
+
+def shown(text: str, limit: int = ECHO_CHARS) -> str:
+    """Return `text` as a reply may echo it: cut to `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown_names(names: list[str]) -> str:
+    """Return the first ECHO_NAMES names, each cut and JSON-quoted, and how many more there are."""
+    listed = ", ".join(json.dumps(shown(name), ensure_ascii=False) for name in names[:ECHO_NAMES])
+    more = len(names) - ECHO_NAMES
+    return listed + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass(frozen=True)
@@ -106,7 +123,7 @@ class Problem(Exception):
     def to_dict(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"type": type_uri(self.slug), "title": self.type.title, "status": self.status, "detail": self.detail}
         if instance:
-            body["instance"] = instance
+            body["instance"] = shown(instance, INSTANCE_CHARS)
         if self.errors:
             body["errors"] = self.errors
         return body
@@ -123,12 +140,11 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
 def from_http_exception(error: HTTPException) -> Problem:
     """Translate werkzeug's routing and size errors into problems."""
     if error.code == 404:
-        return Problem("not-found", f"no route for {request.path}; see /openapi.json for the routes")
+        return Problem("not-found", f"no route for {shown(request.path)}; see /openapi.json for the routes")
     if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(sorted(error.valid_methods or []))
-        return Problem(
-            "method-not-allowed", f"{request.method} is not allowed on {request.path}; use {allowed}", headers={"Allow": allowed}
-        )
+        detail = f"{shown(request.method)} is not allowed on {shown(request.path)}; use {allowed}"
+        return Problem("method-not-allowed", detail, headers={"Allow": allowed})
     if error.code == 413:
         return Problem("body-too-large", "the body is larger than the configured limit")
     if error.code == 415:

@@ -18,6 +18,7 @@ from importlib import metadata
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.appcontainers import models
 
+from prediris_api.settings import short_key_error
 from prediris_ops.azure import canary
 from prediris_ops.azure.clients import AzureClients
 from prediris_ops.azure.containerapp import (
@@ -36,6 +37,11 @@ from prediris_ops.checks.smoke import first_key, run_checks
 
 Log = Callable[[str], None]
 HEALTHY = ("healthy",)
+# Said on every deploy without keys: what is open, and how to close it (docs/security.md).
+OPEN_PREDICTIONS = (
+    "API keys: none: /predict and V2 inference will answer anyone who reaches the app; to require keys, export them "
+    "(comma-separated, 16+ characters each) in a variable and deploy with --api-keys-from-env VARIABLE"
+)
 FAILED_PROVISIONING = ("failed", "deprovisioned")
 FAILED_RUNNING = ("failed", "degraded")
 
@@ -99,7 +105,7 @@ def plan(
     keys_line = (
         f"API keys: ${api_keys_from} → the Container Apps secret {API_KEYS_SECRET} → env PREDIRIS_API_KEYS (secretRef)"
         if api_keys_from
-        else "API keys: none (--api-keys-from-env VAR sets them)"
+        else OPEN_PREDICTIONS
     )
     return [
         "plan (dry run: no credentials, no network):",
@@ -261,6 +267,10 @@ def deploy(
 ) -> Rollout:
     """Create or update the app to run `image`, check the new revision (as a canary with `policy`), roll back on failure."""
     group, app_api = target.resource_group, clients.apps.container_apps
+    if api_keys is None:
+        log(OPEN_PREDICTIONS)
+    elif (short := short_key_error(tuple(key.strip() for key in api_keys.split(",") if key.strip()))) is not None:
+        raise AzureError(f"not deployed, its replicas would refuse to start: {short}", code=2)
     desired = container_app(target, image, git_sha, api_keys=api_keys)
     name = f"{target.app}--{revision_suffix(target, image, git_sha, api_keys=api_keys is not None)}"
     try:

@@ -1,9 +1,12 @@
-"""What an image build is given: its tags, OCI label values, training settings and the pinned model digest.
+"""What an image build is given: its tags, OCI label values, training settings, the pinned model digest
+and the base image (the Dockerfile's digest pin, or a base built locally without one).
 
 `invoke build` and the end-to-end tests compute a build the same way here, so a test builds exactly
 what a user builds (only the CA secret and build args may differ).
 """
 
+import json
+import re
 import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,6 +16,7 @@ from pathlib import Path
 import prediris_model
 from prediris_model import ModelError
 from prediris_ops.container.lock import read_lock
+from prediris_ops.core.errors import OpsError
 
 # The libraries whose versions decide the bytes of the pickled model.
 MODEL_LIBRARIES = ("scikit-learn", "numpy", "joblib")
@@ -74,3 +78,38 @@ def model_pin(model_dir: str | Path, lock_path: Path) -> tuple[str | None, str]:
     if differing:
         return None, "the local model was trained with " + ", ".join(differing) + "; the image trains its own with the lock's versions"
     return card["sha256"], f"the image's model must be byte-identical to the one in {model_dir} (version {card['version']})"
+
+
+_BASE_ARG = re.compile(r"^ARG BASE_IMAGE=(\S+)$", re.MULTILINE)
+
+
+def pinned_base(dockerfile: Path) -> str:
+    """Return the Dockerfile's `ARG BASE_IMAGE` default: the base image pinned by digest."""
+    found = _BASE_ARG.search(dockerfile.read_text())
+    if found is None or "@sha256:" not in found.group(1):
+        raise OpsError(f"{dockerfile} has no `ARG BASE_IMAGE=<image>@sha256:<digest>`: pin the base image by digest", code=2)
+    return found.group(1)
+
+
+def repo_digests(docker: str, reference: str) -> list[str] | None:
+    """Return the registry digests the engine records for `reference` ([] for an image built or imported
+    locally), or None when the engine has no such image (or does not answer)."""
+    try:
+        argv = [docker, "image", "inspect", "--format", "{{json .RepoDigests}}", reference]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    return list(json.loads(result.stdout.strip() or "null") or [])
+
+
+def base_image(docker: str, pinned: str, local: str) -> tuple[str, str]:
+    """Return (BASE_IMAGE to build from, the line saying which and why).
+
+    The pin, unless the engine lacks it and holds `local` without any registry digest (what `invoke
+    base-image` imports where no registry is reachable): then `local`, passed explicitly, bypassing the pin.
+    """
+    if repo_digests(docker, pinned) is None and repo_digests(docker, local) == []:
+        return local, f"base image: {local}, built locally without a registry digest: the Dockerfile's pin {pinned} is bypassed"
+    return pinned, f"base image: {pinned} (the Dockerfile's pin)"

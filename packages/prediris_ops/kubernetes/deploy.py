@@ -13,7 +13,7 @@ from prediris_ops.core.paths import ROOT
 from prediris_ops.kubernetes import kubectl as k
 from prediris_ops.kubernetes import rollout
 from prediris_ops.kubernetes.errors import SetupError
-from prediris_ops.kubernetes.layer import Workload, write_layer
+from prediris_ops.kubernetes.layer import API_KEYS_SECRET, API_KEYS_SECRET_KEY, Workload, write_layer
 
 # Renders valid manifests before the first push; clearly not a real image.
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
@@ -26,6 +26,7 @@ def workload(c, **overrides) -> Workload:
         cpu=target.cpu,
         memory=target.memory,
         port=target.port,
+        metrics_port=target.metrics_port,
         min_replicas=target.min_replicas,
         max_replicas=target.max_replicas,
         concurrency_target=target.concurrency_target,
@@ -51,7 +52,10 @@ def deploy_kubernetes(c, *, reference: str | None, overlay: str | None, dry_run:
     kubectl = k.find_kubectl(str(section.kubectl), section.get("context"))
     if dry_run:
         print(f"# kubectl kustomize {layer.relative_to(ROOT) if layer.is_relative_to(ROOT) else layer}", flush=True)
-        print(k.render(c, kubectl, layer), end="", flush=True)
+        manifests = k.render(c, kubectl, layer)
+        print(manifests, end="", flush=True)
+        namespace = k.the(k.documents(manifests), "Deployment")["metadata"].get("namespace", "default")
+        print(f"# API keys: from Secret {namespace}/{API_KEYS_SECRET} (`{API_KEYS_SECRET_KEY}`) if it exists; deploy says when it does not")
         return
     if not k.kubeconfig_present():
         raise SetupError(k.KUBECONFIG_HINT)

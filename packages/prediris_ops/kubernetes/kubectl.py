@@ -4,6 +4,8 @@ render the layer, check the cluster has the CRDs it needs, apply server-side, wa
 Apply is kubectl's own (`apply --server-side -k`): no client library re-implements it.
 """
 
+import base64
+import binascii
 import os
 import shlex
 import shutil
@@ -125,6 +127,21 @@ def load_balancer_address(c, kubectl: Kubectl, namespace: str, service: str) -> 
     jsonpath = "{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}"
     result = _run(c, kubectl, "get", "service", service, "--namespace", namespace, "--output", f"jsonpath={jsonpath}", hide=True)
     return result.stdout.strip() or None
+
+
+def api_keys(c, kubectl: Kubectl, namespace: str, secret: str, key: str) -> str | None:
+    """Return the API keys the Secret holds under `key`, or None when there is no such Secret or key (never printed)."""
+    args = ("get", "secret", secret, "--namespace", namespace, "--ignore-not-found", "--output", f"jsonpath={{.data.{key}}}")
+    result = _run(c, kubectl, *args, hide=True)
+    encoded = result.stdout.strip()
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise KubernetesError(
+            f"Secret {namespace}/{secret} holds no readable `{key}`: recreate it with --from-literal={key}=<key>"
+        ) from None
 
 
 def port_forward_argv(kubectl: Kubectl, namespace: str, service: str, local_port: int, service_port: int) -> list[str]:

@@ -2,9 +2,9 @@
 
 deploy/kubernetes/ holds the manifests with invoke.yaml's defaults; `write_layer` writes
 build/kubernetes/<overlay>/kustomization.yaml, which takes the overlay as its resource and sets the
-image by digest (`images:`), CPU and memory (requests = limits), the port, the shutdown grace and the
-KEDA trigger (threshold, replica bounds, Prometheus address). The same settings build the Container
-App, so the two platforms cannot disagree.
+image by digest (`images:`), CPU and memory (requests = limits), the API and metrics ports, the
+shutdown grace, the API keys' Secret reference and the KEDA trigger (threshold, replica bounds,
+Prometheus address). The same settings build the Container App, so the two platforms cannot disagree.
 """
 
 import math
@@ -26,6 +26,9 @@ APP = "prediris"
 # The deployment's preStop sleep (base/deployment.yaml) and the margin left before SIGKILL.
 PRESTOP_SECONDS = 5
 KILL_MARGIN_SECONDS = 5
+# The optional Secret the pods read PREDIRIS_API_KEYS from (docs/security.md); no key is in the repository.
+API_KEYS_SECRET = "prediris-api-keys"  # noqa: S105 (the Secret's name, not a value)
+API_KEYS_SECRET_KEY = "keys"  # noqa: S105 (the key's name in the Secret)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Workload:
     cpu: float
     memory: str
     port: int
+    metrics_port: int
     min_replicas: int
     max_replicas: int
     concurrency_target: int
@@ -80,14 +84,20 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
     env = [
         {"name": "PREDIRIS_HOST", "value": "0.0.0.0"},
         {"name": "PREDIRIS_PORT", "value": str(workload.port)},
+        {"name": "PREDIRIS_METRICS_PORT", "value": str(workload.metrics_port)},
         {"name": "PREDIRIS_SHUTDOWN_GRACE_SECONDS", "value": f"{workload.shutdown_grace_seconds:g}"},
+        {
+            "name": "PREDIRIS_API_KEYS",
+            "valueFrom": {"secretKeyRef": {"name": API_KEYS_SECRET, "key": API_KEYS_SECRET_KEY, "optional": True}},
+        },
     ]
     resources = {"cpu": workload.cpu_quantity, "memory": workload.memory}
     deployment: list[dict] = [
         {"op": "replace", "path": f"{container}/resources", "value": {"requests": resources, "limits": dict(resources)}},
         {"op": "replace", "path": f"{container}/ports/0/containerPort", "value": workload.port},
+        {"op": "replace", "path": f"{container}/ports/1/containerPort", "value": workload.metrics_port},
         {"op": "replace", "path": f"{container}/env", "value": env},
-        {"op": "replace", "path": "/spec/template/metadata/annotations/prometheus.io~1port", "value": str(workload.port)},
+        {"op": "replace", "path": "/spec/template/metadata/annotations/prometheus.io~1port", "value": str(workload.metrics_port)},
         {"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": workload.termination_grace_seconds},
     ]
     trigger = "/spec/triggers/0/metadata"

@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from prediris_ops.checks.smoke import run_checks
+from prediris_api.settings import short_key_error
+from prediris_ops.checks.smoke import first_key, run_checks
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.localapi import free_port
 from prediris_ops.core.processes import stop, wait_http
 from prediris_ops.kubernetes import kubectl as k
-from prediris_ops.kubernetes.errors import KubernetesError
+from prediris_ops.kubernetes.errors import KubernetesError, SetupError
+from prediris_ops.kubernetes.layer import API_KEYS_SECRET, API_KEYS_SECRET_KEY
 
 Log = Callable[[str], None]
 
@@ -60,9 +62,31 @@ def service_url(
         stop(forward)
 
 
-def smoke(url: str, log: Log) -> None:
-    """Run the checks of `invoke smoke` against `url`; raise with the first failure."""
-    checks = run_checks(url)
+def open_predictions(namespace: str) -> str:
+    """Return the one line a deploy says when predictions will need no key, naming how to require keys."""
+    return (
+        f"API keys: no Secret {namespace}/{API_KEYS_SECRET}: /predict and V2 inference will answer anyone who reaches the Service; "
+        f"to require keys: kubectl create secret generic {API_KEYS_SECRET} --namespace {namespace} "
+        f"--from-literal={API_KEYS_SECRET_KEY}=<key>[,<key>] (16+ characters each), "
+        f"then kubectl rollout restart deployment/prediris --namespace {namespace}"
+    )
+
+
+def secret_keys(c, kubectl: k.Kubectl, namespace: str, log: Log) -> str | None:
+    """Return the keys of the pods' API-key Secret (None: there is none, said in one line); refuse keys the API would refuse."""
+    keys = k.api_keys(c, kubectl, namespace, API_KEYS_SECRET, API_KEYS_SECRET_KEY)
+    if keys is None:
+        log(open_predictions(namespace))
+        return None
+    short = short_key_error(tuple(key.strip() for key in keys.split(",") if key.strip()))
+    if short is not None:
+        raise SetupError(f"Secret {namespace}/{API_KEYS_SECRET}: the pods would refuse to start: {short}")
+    return keys
+
+
+def smoke(url: str, log: Log, api_key: str | None = None) -> None:
+    """Run the checks of `invoke smoke` against `url` (predictions with `api_key`); raise with the first failure."""
+    checks = run_checks(url, api_key=api_key)
     for check in checks:
         log(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     failed = [check for check in checks if not check.ok]
@@ -76,11 +100,12 @@ def deploy(c, kubectl: k.Kubectl, layer: Path, *, rollout_timeout: int, url: str
     deployment, service = k.the(objects, "Deployment"), k.the(objects, "Service")
     namespace, name = deployment["metadata"].get("namespace", "default"), deployment["metadata"]["name"]
     k.require_crds(c, kubectl, objects)
+    keys = secret_keys(c, kubectl, namespace, log)
     log(f"1. kubectl apply --server-side ({len(objects)} objects in namespace {namespace})")
     k.apply(c, kubectl, layer)
     log(f"2. kubectl rollout status deployment/{name} (up to {rollout_timeout} s)")
     k.rollout_status(c, kubectl, namespace, name, rollout_timeout)
     with service_url(c, kubectl, namespace, service, url) as (reached, lasting):
         log(f"3. smoke test of Service {namespace}/{service['metadata']['name']} at {reached}")
-        smoke(reached, log)
+        smoke(reached, log, first_key(keys))
     return Deployed(namespace, name, reached if lasting else None)
