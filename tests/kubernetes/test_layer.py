@@ -3,6 +3,8 @@
 import pytest
 import yaml
 
+from prediris_ops.core.drain_timing import DrainTiming
+from prediris_ops.core.errors import OpsError
 from prediris_ops.kubernetes.errors import KubernetesError, SetupError
 from prediris_ops.kubernetes.layer import Workload, split_reference, write_layer
 from prediris_ops.kubernetes.trigger import trigger_query
@@ -18,7 +20,7 @@ def workload(**changes) -> Workload:
         "min_replicas": 1,
         "max_replicas": 10,
         "concurrency_target": 10,
-        "shutdown_grace_seconds": 20.0,
+        "drain": DrainTiming(drain_delay_seconds=5.0, shutdown_grace_seconds=10.0),
         "prometheus_address": "http://prometheus-operated.monitoring.svc:9090",
     }
     return Workload(**{**values, **changes})
@@ -29,9 +31,14 @@ def test_vcpu_becomes_millicores(cpu, quantity):
     assert workload(cpu=cpu).cpu_quantity == quantity
 
 
-@pytest.mark.parametrize(("grace", "seconds"), [(20.0, 30), (20.5, 31), (0.0, 10)])
-def test_the_termination_grace_covers_the_pre_stop_sleep_and_the_drain(grace, seconds):
-    assert workload(shutdown_grace_seconds=grace).termination_grace_seconds == seconds
+@pytest.mark.parametrize(("delay", "grace", "seconds"), [(5.0, 10.0, 20), (5.0, 10.5, 21), (3.0, 0.0, 8)])
+def test_the_termination_grace_covers_the_drain_delay_and_the_grace(delay, grace, seconds):
+    assert DrainTiming(delay, grace).termination_grace_seconds == seconds
+
+
+def test_a_drain_delay_the_readiness_probe_cannot_notice_is_refused_in_one_line():
+    with pytest.raises(OpsError, match="PREDIRIS_DRAIN_DELAY_SECONDS=1 is too short: readiness is noticed after 2 s"):
+        DrainTiming(1.0, 10.0).check()
 
 
 def test_a_reference_splits_into_name_and_digest():

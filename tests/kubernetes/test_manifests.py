@@ -14,7 +14,6 @@ from prediris_api.settings import Settings
 from prediris_ops.azure.containerapp import container_app
 from prediris_ops.azure.target import target_from_config
 from prediris_ops.kubernetes import kubectl as k
-from prediris_ops.kubernetes.layer import PRESTOP_SECONDS
 from tests.kubernetes.conftest import DATA, DIGEST
 from tests.support.config import project_config
 
@@ -130,12 +129,6 @@ def test_a_rolling_update_loses_no_request(render):
     deployment = k.the(objects, "Deployment")
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
     assert "replicas" not in deployment["spec"], "an apply would reset what KEDA scaled"
-    pod = deployment["spec"]["template"]["spec"]
-    env = values(container(objects))
-    grace = float(env["PREDIRIS_SHUTDOWN_GRACE_SECONDS"])
-    assert grace == Settings().shutdown_grace_seconds
-    assert container(objects)["lifecycle"]["preStop"] == {"sleep": {"seconds": PRESTOP_SECONDS}}
-    assert pod["terminationGracePeriodSeconds"] > PRESTOP_SECONDS + grace
 
 
 def test_service_pdb_and_pod_monitor_select_the_pods_and_name_the_port(render):
@@ -186,6 +179,27 @@ def test_one_source_of_settings_feeds_the_container_app_and_kubernetes(render):
     # Metrics on their own port, the same on both platforms.
     assert env["PREDIRIS_METRICS_PORT"] == str(app.properties.configuration.ingress.additional_port_mappings[0].target_port) == "9464"
     assert k.the(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9464"
+
+
+def test_both_platforms_stop_a_replica_with_timings_derived_from_the_service_drain(render):
+    objects = render("aks")
+    app = container_app(target_from_config(project_config(), require_subscription=False), "img@" + DIGEST, "abc1234")
+    template = app.properties.template
+    [replica] = template.containers
+    readiness = next(probe for probe in replica.probes if probe.type == "Readiness")
+    main = container(objects)
+    k8s_env, aca_env = values(main), {item.name: item.value for item in replica.env}
+    settings = Settings()
+    delay, grace = settings.drain_delay_seconds, settings.shutdown_grace_seconds
+    for env in (k8s_env, aca_env):
+        assert (float(env["PREDIRIS_DRAIN_DELAY_SECONDS"]), float(env["PREDIRIS_SHUTDOWN_GRACE_SECONDS"])) == (delay, grace)
+    probe = main["readinessProbe"]
+    assert (probe["periodSeconds"], probe["failureThreshold"]) == (readiness.period_seconds, readiness.failure_threshold)
+    # The balancer notices readiness before the replica stops accepting, and SIGKILL waits for the whole drain.
+    assert probe["periodSeconds"] * probe["failureThreshold"] < delay
+    pod_grace = k.the(objects, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert pod_grace == template.termination_grace_period_seconds > delay + grace
+    assert "lifecycle" not in main, "no preStop hook: the delay lives in the server, as on Container Apps"
 
 
 def test_the_scaled_object_scales_on_in_flight_requests_like_the_http_rule(render):

@@ -14,6 +14,7 @@ import json
 from azure.mgmt.appcontainers import models
 
 from prediris_ops.azure.target import AzureTarget
+from prediris_ops.core.drain_timing import DrainTiming
 
 CONTAINER_NAME = "prediris"
 SCALE_RULE_NAME = "http-concurrency"
@@ -22,18 +23,20 @@ API_KEYS_SECRET = "api-keys"  # noqa: S105 (the secret's name, not a value)
 API_KEYS_VARIABLE = "PREDIRIS_API_KEYS"
 # What the dry run shows instead of a secret's value.
 HIDDEN = "<hidden>"
-# Readiness turns 503 while a replica drains on SIGTERM; give it time to finish its requests.
-TERMINATION_GRACE_SECONDS = 30
+# Readiness turns 503 while a replica drains on SIGTERM: the probe and the grace follow the drain.
+DRAIN = DrainTiming.of_service().check()
 
 
-def _probe(kind: str, path: str, port: int, *, period: int, failures: int, initial_delay: int | None = None) -> models.ContainerAppProbe:
+def _probe(
+    kind: str, path: str, port: int, *, period: int, failures: int, initial_delay: int | None = None, timeout: int = 3
+) -> models.ContainerAppProbe:
     return models.ContainerAppProbe(
         type=kind,
         http_get=models.ContainerAppProbeHttpGet(path=path, port=port, scheme="HTTP"),
         initial_delay_seconds=initial_delay,
         period_seconds=period,
         failure_threshold=failures,
-        timeout_seconds=3,
+        timeout_seconds=timeout,
     )
 
 
@@ -44,6 +47,7 @@ def revision_template(target: AzureTarget, image: str, *, api_keys: bool = False
         models.EnvironmentVar(name="PREDIRIS_HOST", value="0.0.0.0"),
         models.EnvironmentVar(name="PREDIRIS_PORT", value=str(port)),
         models.EnvironmentVar(name="PREDIRIS_METRICS_PORT", value=str(target.metrics_port)),
+        *(models.EnvironmentVar(name=name, value=value) for name, value in DRAIN.env().items()),
     ]
     if api_keys:
         env.append(models.EnvironmentVar(name=API_KEYS_VARIABLE, secret_ref=API_KEYS_SECRET))
@@ -56,7 +60,7 @@ def revision_template(target: AzureTarget, image: str, *, api_keys: bool = False
             # Up to 60 s to start (model load and verification) before liveness counts.
             _probe("Startup", "/health/live", port, period=2, failures=30, initial_delay=1),
             _probe("Liveness", "/health/live", port, period=10, failures=3),
-            _probe("Readiness", "/health/ready", port, period=5, failures=3),
+            _probe("Readiness", "/health/ready", port, period=DRAIN.readiness_period_seconds, failures=DRAIN.readiness_failures, timeout=1),
         ],
     )
     scale = models.Scale(
@@ -69,7 +73,7 @@ def revision_template(target: AzureTarget, image: str, *, api_keys: bool = False
             )
         ],
     )
-    return models.Template(containers=[container], scale=scale, termination_grace_period_seconds=TERMINATION_GRACE_SECONDS)
+    return models.Template(containers=[container], scale=scale, termination_grace_period_seconds=DRAIN.termination_grace_seconds)
 
 
 def revision_suffix(target: AzureTarget, image: str, git_sha: str, *, api_keys: bool = False) -> str:

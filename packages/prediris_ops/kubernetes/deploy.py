@@ -6,8 +6,8 @@ section: cpu, memory, port, min/max replicas, concurrency target, with the deplo
 
 from pathlib import Path
 
-from prediris_api.settings import Settings
 from prediris_ops.azure.target import target_from_config
+from prediris_ops.core.drain_timing import DrainTiming
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.paths import ROOT
 from prediris_ops.kubernetes import kubectl as k
@@ -30,7 +30,7 @@ def workload(c, **overrides) -> Workload:
         min_replicas=target.min_replicas,
         max_replicas=target.max_replicas,
         concurrency_target=target.concurrency_target,
-        shutdown_grace_seconds=Settings().shutdown_grace_seconds,
+        drain=DrainTiming.of_service().check(),
         prometheus_address=str(c.kubernetes.prometheus_address),
     )
 

@@ -3,17 +3,17 @@
 deploy/kubernetes/ holds the manifests with invoke.yaml's defaults; `write_layer` writes
 build/kubernetes/<overlay>/kustomization.yaml, which takes the overlay as its resource and sets the
 image by digest (`images:`), CPU and memory (requests = limits), the API and metrics ports, the
-shutdown grace, the API keys' Secret reference and the KEDA trigger (threshold, replica bounds,
+drain timing (core/drain_timing.py), the API keys' Secret reference and the KEDA trigger (threshold, replica bounds,
 Prometheus address). The same settings build the Container App, so the two platforms cannot disagree.
 """
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from prediris_ops.core.drain_timing import DrainTiming
 from prediris_ops.core.paths import ROOT
 from prediris_ops.kubernetes.errors import KubernetesError, SetupError
 
@@ -23,9 +23,6 @@ BASE_DIR = KUSTOMIZE_DIR / "base"
 # The name the base's manifests give the image; `images:` replaces it by <registry>/<image>@<digest>.
 IMAGE_NAME = "efreiprediris"
 APP = "prediris"
-# The deployment's preStop sleep (base/deployment.yaml) and the margin left before SIGKILL.
-PRESTOP_SECONDS = 5
-KILL_MARGIN_SECONDS = 5
 # The optional Secret the pods read PREDIRIS_API_KEYS from (docs/security.md); no key is in the repository.
 API_KEYS_SECRET = "prediris-api-keys"  # noqa: S105 (the Secret's name, not a value)
 API_KEYS_SECRET_KEY = "keys"  # noqa: S105 (the key's name in the Secret)
@@ -42,18 +39,13 @@ class Workload:
     min_replicas: int
     max_replicas: int
     concurrency_target: int
-    shutdown_grace_seconds: float
+    drain: DrainTiming
     prometheus_address: str
 
     @property
     def cpu_quantity(self) -> str:
         """Return the vCPU as a Kubernetes quantity in millicores (0.5 → 500m)."""
         return f"{round(self.cpu * 1000)}m"
-
-    @property
-    def termination_grace_seconds(self) -> int:
-        """Return terminationGracePeriodSeconds: preStop sleep + the API's drain + a margin."""
-        return PRESTOP_SECONDS + math.ceil(self.shutdown_grace_seconds) + KILL_MARGIN_SECONDS
 
 
 def overlay_dir(overlay: str) -> Path:
@@ -85,7 +77,7 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
         {"name": "PREDIRIS_HOST", "value": "0.0.0.0"},
         {"name": "PREDIRIS_PORT", "value": str(workload.port)},
         {"name": "PREDIRIS_METRICS_PORT", "value": str(workload.metrics_port)},
-        {"name": "PREDIRIS_SHUTDOWN_GRACE_SECONDS", "value": f"{workload.shutdown_grace_seconds:g}"},
+        *({"name": name, "value": value} for name, value in workload.drain.env().items()),
         {
             "name": "PREDIRIS_API_KEYS",
             "valueFrom": {"secretKeyRef": {"name": API_KEYS_SECRET, "key": API_KEYS_SECRET_KEY, "optional": True}},
@@ -98,7 +90,9 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
         {"op": "replace", "path": f"{container}/ports/1/containerPort", "value": workload.metrics_port},
         {"op": "replace", "path": f"{container}/env", "value": env},
         {"op": "replace", "path": "/spec/template/metadata/annotations/prometheus.io~1port", "value": str(workload.metrics_port)},
-        {"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": workload.termination_grace_seconds},
+        {"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": workload.drain.termination_grace_seconds},
+        {"op": "replace", "path": f"{container}/readinessProbe/periodSeconds", "value": workload.drain.readiness_period_seconds},
+        {"op": "replace", "path": f"{container}/readinessProbe/failureThreshold", "value": workload.drain.readiness_failures},
     ]
     trigger = "/spec/triggers/0/metadata"
     scaled_object: list[dict] = [
