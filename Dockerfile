@@ -1,4 +1,4 @@
-# prediris: the Iris KNN API on waitress, as a small non-root image.
+# prediris: the Iris KNN API on granian, as a small non-root image.
 #   docker build -t efreiprediris:latest .                (plain build, no proxy)
 #   invoke build                                           (lint, pinned model, CA secret, tags, size report)
 # Behind a TLS-intercepting proxy, give pip the proxy's CA as a BuildKit secret (never stored in a layer):
@@ -114,7 +114,7 @@ ARG OCI_REVISION=unknown
 ARG OCI_VERSION=0.1.0
 ARG OCI_CREATED=unknown
 LABEL org.opencontainers.image.title="prediris" \
-      org.opencontainers.image.description="Iris KNN classifier API (Flask on waitress), model trained at build time" \
+      org.opencontainers.image.description="Iris KNN classifier API (Flask on granian), model trained at build time" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="${OCI_SOURCE}" \
       org.opencontainers.image.revision="${OCI_REVISION}" \

@@ -23,9 +23,9 @@ def setting(default: Any, doc: str, **options: Any) -> Any:
 class Settings:
     host: str = setting("127.0.0.1", "Interface to listen on (the image sets 0.0.0.0).")
     port: int = setting(5000, "TCP port; PREDIRIS_PORT wins over PORT (what Azure Container Apps and Cloud Run set).")
-    # Python threads that run requests (granian's blocking threads). More threads than max_in_flight lets
-    # a request past the limit reach the WSGI layer and be answered 503 at once instead of waiting unseen.
-    threads: int = setting(160, "Python threads that run requests (granian's blocking threads); above max_in_flight, so excess is shed.")
+    # Python threads that run requests (granian's blocking threads). Every thread competes for the GIL: a
+    # few dozen serve 100 clients at twice the requests per CPU-second of 160 (docs/performance.md).
+    threads: int = setting(32, "Python threads that run requests (granian's blocking threads); more wait in granian's queue.")
     # Open connections one replica holds (granian's backpressure): above any load we test (2,000).
     connection_limit: int = setting(4096, "Open connections the replica holds; beyond it new connections wait in the listen backlog.")
     model_dir: str = setting("models", "Folder holding iris-knn.joblib and its card iris-knn.json.")
@@ -38,9 +38,11 @@ class Settings:
         "auto",
         "auto: the fast exact kernel, once verified equal to the model at start; public: always scikit-learn's predict/predict_proba.",
     )
-    # Load shedding (serving/layer.py): requests executing at once; the next one gets 503 overloaded at
-    # once. 128 admits the design load of 100 busy clients without shedding.
-    max_in_flight: int = setting(128, "Requests the replica runs at once; the next one gets 503 overloaded with Retry-After.")
+    # Load shedding (serving/layer.py), off by default: requests past the threads wait in granian's queue.
+    # Set below `threads` to answer 503 at once past that many running requests.
+    max_in_flight: int = setting(
+        0, "Shed: past this many running requests, 503 overloaded with Retry-After; 0: off (must be below PREDIRIS_THREADS)."
+    )
     retry_after_seconds: int = setting(1, "The Retry-After of a shed request, in seconds.")
     # The drain (serving/drain.py): on SIGTERM, readiness fails at once while the replica keeps serving
     # for drain_delay_seconds (balancers checking every second with threshold 2 stop routing to it), then
@@ -101,9 +103,14 @@ class Settings:
             raise SettingsError("PREDIRIS_API_KEYS holds no key; give one or more keys separated by commas, or leave it empty")
         if (short := short_key_error(self.api_key_list)) is not None:
             raise SettingsError(short)
-        for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows", "max_in_flight"):
+        for name in ("threads", "connection_limit", "max_body_bytes", "max_batch_rows"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"PREDIRIS_{name.upper()}={getattr(self, name)} must be at least 1")
+        if self.max_in_flight < 0 or (self.max_in_flight and self.max_in_flight >= self.threads):
+            raise SettingsError(
+                f"PREDIRIS_MAX_IN_FLIGHT={self.max_in_flight} can never shed with {self.threads} threads: "
+                "set it below PREDIRIS_THREADS, or 0 for no shedding"
+            )
         if not 1 <= self.header_timeout_seconds <= 60:
             raise SettingsError(f"PREDIRIS_HEADER_TIMEOUT_SECONDS={self.header_timeout_seconds} must be between 1 and 60")
         if self.model_kernel not in ("auto", "public"):

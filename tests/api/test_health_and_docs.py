@@ -46,7 +46,8 @@ def test_the_index_lists_the_routes(client):
 
 
 def served_and_documented(app, client) -> tuple[set, set]:
-    """Return (method, rule) pairs Flask serves and the ones /openapi.json documents, in Flask's spelling."""
+    """Return (method, rule) pairs the app serves (Flask's routes, and /metrics when the WSGI layer answers it)
+    and the ones /openapi.json documents, in Flask's spelling."""
     spec = client.get("/openapi.json").get_json()
     validate(spec)
     documented = {
@@ -58,6 +59,8 @@ def served_and_documented(app, client) -> tuple[set, set]:
         if rule.endpoint != "static"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
+    if client.get("/metrics").status_code == 200:
+        served.add(("GET", "/metrics"))
     return served, documented
 
 

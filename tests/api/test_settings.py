@@ -29,6 +29,9 @@ def test_environment_overrides_defaults_and_predris_port_beats_port():
         ({"PREDIRIS_METRICS_PORT": "70000"}, "PREDIRIS_METRICS_PORT=70000 is not a TCP port"),
         ({"PREDIRIS_EXPOSE_RUNTIME": "maybe"}, "PREDIRIS_EXPOSE_RUNTIME='maybe' is not a boolean"),
         ({"PREDIRIS_API_KEYS": " , "}, "PREDIRIS_API_KEYS holds no key"),
+        ({"PREDIRIS_MAX_IN_FLIGHT": "32", "PREDIRIS_THREADS": "32"}, "PREDIRIS_MAX_IN_FLIGHT=32 can never shed with 32 threads"),
+        ({"PREDIRIS_HEADER_TIMEOUT_SECONDS": "90"}, "PREDIRIS_HEADER_TIMEOUT_SECONDS=90 must be between 1 and 60"),
+        ({"PREDIRIS_DRAIN_DELAY_SECONDS": "-1"}, "PREDIRIS_DRAIN_DELAY_SECONDS=-1.0 must not be negative"),
     ],
 )
 def test_bad_values_name_the_variable(environ, message):

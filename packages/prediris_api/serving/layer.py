@@ -5,9 +5,9 @@ same behaviour. For each request it:
 
 - labels it with bounded values: the method (known methods, else `other`) and the route template
   (`/v2/models/<name>/infer`, never the raw path; `<unmatched>` for anything else);
-- sheds it with 503 `overloaded` and `Retry-After` when `max_in_flight` requests are already running
-  (the in-flight gauge counts them: what Azure's concurrentRequests rule and KEDA scale on; the scrape
-  of /metrics is neither counted nor shed);
+- counts it in flight (the gauge KEDA scales on; the scrape of /metrics and the probes excluded) and,
+  when shedding is on (`max_in_flight` below the threads), answers 503 `overloaded` with `Retry-After`
+  once `max_in_flight` requests are already running;
 - refuses a body announced larger than `max_body_bytes` with 413, after reading and discarding it up
   to a cap, so the client can read the reply instead of hitting a closed socket;
 - checks the API key on the prediction routes (401 with a challenge, counted by reason);
@@ -94,7 +94,7 @@ class ServiceLayer:
         self.metrics: PredirisMetrics = self.service.metrics
         self.labels = RouteLabels(app)
         self.serve_metrics = serve_metrics
-        self.max_in_flight = settings.max_in_flight
+        self.max_in_flight = settings.max_in_flight or settings.threads + 1  # 0: never shed
         self.max_body_bytes = settings.max_body_bytes
         self.retry_after = str(settings.retry_after_seconds)
         self.flask = app

@@ -120,10 +120,10 @@ def serve(settings: Settings, build: Callable[[Settings], Flask] = lambda settin
         drain.take_over_signals()
         base = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
         log.info(
-            "serving on %s (one worker, %d threads, %d requests in flight at most); try: %s",
+            "serving on %s (one worker, %d threads, %s); try: %s",
             base,
             settings.threads,
-            settings.max_in_flight,
+            f"shedding past {settings.max_in_flight} requests" if settings.max_in_flight else "no shedding",
             f"""curl -X POST -H "Content-Type: application/json" -d '{{"X": [5.1,3.5,1.4,0.2]}}' {base}/predict""",
         )
 
