@@ -38,12 +38,15 @@ class Service:
         labels, proba = runtime.predict(decoded.rows)
         out_of_range = runtime.out_of_range(decoded.rows)
         reply = self.encoder.encode(decoded, labels, proba, [item.to_dict() for item in out_of_range])
-        self.record_predictions(labels, out_of_range)
+        self.record_predictions(decoded.rows, labels, out_of_range)
         return reply
 
-    def record_predictions(self, labels: np.ndarray, out_of_range: list[OutOfRange]) -> None:
-        """Count predicted rows per class, rows per request and out-of-range feature values."""
+    def record_predictions(self, rows: np.ndarray, labels: np.ndarray, out_of_range: list[OutOfRange]) -> None:
+        """Count predicted rows per class, rows per request, out-of-range feature values, and each row's
+        value of each feature in its drift reference bin (every row of a batch)."""
         metrics = self.metrics
+        if metrics.feature_bins is not None:
+            metrics.feature_bins.count(rows)
         by_class = metrics.predictions_by_class
         if len(labels) == 1:
             by_class[int(labels[0])].inc()

@@ -106,7 +106,7 @@ def infer(name: str, version: str | None = None) -> Response:
     decoded = decode_infer(parse_json(body), len(state.runtime.feature_names), state.settings.max_batch_rows)
     labels, proba = state.runtime.predict(decoded.rows)
     out_of_range = state.runtime.out_of_range(decoded.rows)
-    state.record_predictions(labels, out_of_range)
+    state.record_predictions(decoded.rows, labels, out_of_range)
     body = encode_infer(
         decoded,
         labels,
