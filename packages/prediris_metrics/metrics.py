@@ -164,12 +164,14 @@ class PredirisMetrics:
                 self.http_request(method, route, status)
             self.duration(method, route)
 
-    def prepare_drift(self, model_version: str, reference: Mapping[str, Any] | None) -> None:
+    def prepare_drift(self, model_version: str, reference: Mapping[str, Any] | None, enabled: bool = True) -> None:
         """Export the card's drift reference as gauges and create the row counters of its bins."""
         for family in (self.feature_rows, self.feature_reference_share, self.class_reference_share):
             family.clear()
+        self.feature_bins = None
+        if not enabled:
+            return
         if not reference:
-            self.feature_bins = None
             log.warning("the model card has no drift reference: drift is not measured; retrain with `invoke train` to add it")
             return
         edges, children = [], []

@@ -92,3 +92,11 @@ def test_counting_is_the_same_as_binning_each_value_alone(metrics, loaded, n_row
     for column, (name, bins) in enumerate(loaded.card["drift_reference"]["features"].items()):
         expected = np.bincount(np.searchsorted(bins["edges"], rows[:, column], side="left"), minlength=len(bins["bins"]))
         assert [rows_in(metrics, loaded.version, name, label) for label in bins["bins"]] == expected.tolist(), name
+
+
+def test_drift_metrics_off_counts_nothing_and_exports_no_reference(model_dir):
+    metrics = PredirisMetrics(CollectorRegistry())
+    client = create_app({"model_dir": str(model_dir), "metrics": metrics, "drift_metrics": False, "TESTING": True}).test_client()
+    assert client.post("/predict", json={"X": [SETOSA, SETOSA]}).status_code == 200
+    names = {sample.name for family in metrics.registry.collect() for sample in family.samples}
+    assert not names & {"prediris_feature_rows_total", "prediris_feature_reference_share", "prediris_class_reference_share"}
