@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
-from prediris_metrics.drift import FeatureBins
+from prediris_metrics.drift import FeatureBins, FeatureRowsCollector
 
 log = logging.getLogger("prediris")
 # `_created` series double the exposition and no rule or dashboard of ours reads them.
@@ -119,13 +119,6 @@ class PredirisMetrics:
         )
         # Drift (docs/drift.md): rows per feature and reference bin, and the card's reference shares, so
         # one static rule computes each model's population stability index (observability/rules/drift.yml).
-        self.feature_rows = Counter(
-            "prediris_feature_rows_total",
-            "Rows predicted, by feature and by the bin of the model card's drift reference the value falls in "
-            "(bin: the bin's upper edge, +Inf for the last).",
-            ["feature", "bin", "model_version"],
-            registry=registry,
-        )
         self.feature_reference_share = Gauge(
             "prediris_feature_reference_share",
             "Share of the training split in each bin of a feature, from the model card: what traffic is compared with.",
@@ -138,8 +131,10 @@ class PredirisMetrics:
             ["class_name", "model_version"],
             registry=registry,
         )
-        # Set by prepare_drift for a card that has a drift reference; None counts nothing.
+        # prediris_feature_rows_total{feature, bin, model_version}: the rows counted by the bins of the
+        # served model, set by prepare_drift (None: a card without a reference, nothing counted).
         self.feature_bins: FeatureBins | None = None
+        registry.register(FeatureRowsCollector(lambda: self.feature_bins))
         self._http_children: dict[tuple[str, str, str], Counter] = {}
         self._duration_children: dict[tuple[str, str], Histogram] = {}
         self._lock = threading.Lock()
@@ -165,8 +160,8 @@ class PredirisMetrics:
             self.duration(method, route)
 
     def prepare_drift(self, model_version: str, reference: Mapping[str, Any] | None, enabled: bool = True) -> None:
-        """Export the card's drift reference as gauges and create the row counters of its bins."""
-        for family in (self.feature_rows, self.feature_reference_share, self.class_reference_share):
+        """Export the card's drift reference as gauges and count rows in its bins from now on (all at 0)."""
+        for family in (self.feature_reference_share, self.class_reference_share):
             family.clear()
         self.feature_bins = None
         if not enabled:
@@ -174,15 +169,14 @@ class PredirisMetrics:
         if not reference:
             log.warning("the model card has no drift reference: drift is not measured; retrain with `invoke train` to add it")
             return
-        edges, children = [], []
+        features = []
         for feature, bins in reference["features"].items():
-            edges.append(bins["edges"])
-            children.append([self.feature_rows.labels(feature, label, model_version) for label in bins["bins"]])
+            features.append((feature, bins["edges"], bins["bins"]))
             for label, share in zip(bins["bins"], bins["shares"], strict=True):
                 self.feature_reference_share.labels(feature, label, model_version).set(share)
         for class_name, share in reference["classes"].items():
             self.class_reference_share.labels(class_name, model_version).set(share)
-        self.feature_bins = FeatureBins(edges, children)
+        self.feature_bins = FeatureBins(model_version, features)
 
     def http_request(self, method: str, route: str, status: str) -> Counter:
         """Return the request counter child, cached: `labels()` takes a lock and builds tuples."""
