@@ -59,3 +59,23 @@ def reference(features: np.ndarray, labels: np.ndarray, feature_names: list[str]
         "features": bins,
         "classes": dict(zip(class_names, shares(labels, len(class_names)), strict=True)),
     }
+
+
+def problem(card: dict[str, Any]) -> str | None:
+    """Return what is wrong with the card's drift reference (None: usable, or absent)."""
+    drift = card.get("drift_reference")
+    if drift is None:
+        return None
+    try:
+        features = drift["features"]
+        if list(features) != [feature["name"] for feature in card["features"]]:
+            return "its features are not the card's, in the card's order"
+        for name, bins in features.items():
+            edges, labels, shares_ = bins["edges"], bins["bins"], bins["shares"]
+            if sorted(set(edges)) != list(edges) or labels != bin_labels(list(edges)) or len(shares_) != len(labels):
+                return f"the bins of {name} are not sorted distinct edges with one label and one share per bin"
+        if list(drift["classes"]) != list(card["classes"]):
+            return "its classes are not the card's"
+    except (KeyError, TypeError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+    return None

@@ -1,6 +1,9 @@
 """Drift counting: every predicted row lands in its reference bin per feature, labelled by model version,
 next to the card's reference shares."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
@@ -67,8 +70,6 @@ def test_a_refused_request_counts_no_row(client, metrics, loaded):
 
 
 def test_a_card_without_a_drift_reference_serves_and_counts_no_bins(model_dir, tmp_path, caplog):
-    import json
-    import shutil
 
     old = tmp_path / "old"
     shutil.copytree(model_dir, old)

@@ -1,9 +1,13 @@
 """The card's drift reference: decile bins of the training split, closed on the right, duplicates merged."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
+import prediris_model
 from prediris_model import CLASS_NAMES, FEATURES
 from prediris_model.dataset import load_dataset
 from prediris_model.reference import bin_edges, bin_of, reference
@@ -48,3 +52,25 @@ def test_the_shares_are_the_training_splits_own_counts():
     for column, bins in enumerate(drift["features"].values()):
         counts = np.bincount(bin_of(bins["edges"], x_train[:, column]), minlength=len(bins["shares"]))
         assert np.allclose(counts / len(x_train), bins["shares"], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (lambda drift: drift["features"]["petal_length"]["shares"].pop(), "the bins of petal_length are not"),
+        (lambda drift: drift["features"]["sepal_width"]["edges"].reverse(), "the bins of sepal_width are not"),
+        (lambda drift: drift["features"].pop("petal_width"), "its features are not the card's"),
+        (lambda drift: drift.pop("classes"), "KeyError"),
+    ],
+    ids=["a-share-missing", "edges-unsorted", "a-feature-missing", "no-classes"],
+)
+def test_a_card_with_an_unusable_drift_reference_is_refused_with_the_fix(model_dir, tmp_path, break_it, message):
+
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    card_path = broken / prediris_model.CARD_FILE
+    card = json.loads(card_path.read_text())
+    break_it(card["drift_reference"])
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(prediris_model.ModelIntegrityError, match=rf"unusable drift_reference \({message}.*run `invoke train`"):
+        prediris_model.load(broken)
