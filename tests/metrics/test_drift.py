@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from prediris_api import create_app
 from prediris_metrics import PredirisMetrics
+from prediris_metrics.drift import FLUSH_ROWS
 from prediris_model import FEATURES
 from tests.model.test_reference import training_split
 
@@ -101,3 +102,13 @@ def test_drift_metrics_off_counts_nothing_and_exports_no_reference(model_dir):
     assert client.post("/predict", json={"X": [SETOSA, SETOSA]}).status_code == 200
     names = {sample.name for family in metrics.registry.collect() for sample in family.samples}
     assert not names & {"prediris_feature_rows_total", "prediris_feature_reference_share", "prediris_class_reference_share"}
+
+
+def test_rows_binned_in_bulk_and_rows_still_pending_are_all_in_the_scraped_counts(metrics, loaded):
+    metrics.prepare_drift(loaded.version, loaded.card["drift_reference"])
+    rows = np.random.default_rng(7).uniform(0, 8, size=(FLUSH_ROWS + 5, len(FEATURES)))
+    for row in rows:  # one-row requests: the first FLUSH_ROWS are binned on the way, the last 5 at the scrape
+        metrics.feature_bins.count(row[None, :])
+    bins = loaded.card["drift_reference"]["features"]["sepal_width"]
+    expected = np.bincount(np.searchsorted(bins["edges"], rows[:, 1], side="left"), minlength=len(bins["bins"]))
+    assert [rows_in(metrics, loaded.version, "sepal_width", label) for label in bins["bins"]] == expected.tolist()
