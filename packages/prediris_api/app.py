@@ -78,3 +78,4 @@ def _describe_model(metrics: PredirisMetrics, runtime: ModelRuntime, app: Flask)
     ]
     invalid = [slug for slug, kind in PROBLEM_TYPES.items() if kind.status < 500 and slug not in (*SHED_REASONS, auth.PROBLEM_SLUG)]
     metrics.prepare(runtime.class_names, runtime.feature_names, invalid, SHED_REASONS, routes)
+    metrics.prepare_drift(runtime.version, runtime.card.get("drift_reference"), enabled=app.extensions[EXTENSION].settings.drift_metrics)

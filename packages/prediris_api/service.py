@@ -46,12 +46,15 @@ class Service:
         labels, proba = runtime.predict(rows)
         out_of_range = runtime.out_of_range(rows)
         reply = encode(labels, proba, [item.to_dict() for item in out_of_range])
-        self.record_predictions(labels, out_of_range)
+        self.record_predictions(rows, labels, out_of_range)
         return reply
 
-    def record_predictions(self, labels: np.ndarray, out_of_range: list[OutOfRange]) -> None:
-        """Count predicted rows per class, rows per request and out-of-range feature values."""
+    def record_predictions(self, rows: np.ndarray, labels: np.ndarray, out_of_range: list[OutOfRange]) -> None:
+        """Count predicted rows per class, rows per request, out-of-range feature values, and each row's
+        value of each feature in its drift reference bin (every row of a batch)."""
         metrics = self.metrics
+        if metrics.feature_bins is not None:
+            metrics.feature_bins.count(rows)
         by_class = metrics.predictions_by_class
         if len(labels) == 1:
             by_class[int(labels[0])].inc()

@@ -59,6 +59,9 @@ class Settings:
     wsgi_fast_path: bool = setting(
         True, "Answer well-formed POST /predict without Flask, with the same replies; false: always through Flask."
     )
+    # Drift (docs/drift.md): each predicted row counted per feature in its model-card bin; false only to
+    # measure what the counting costs (`invoke bench --ab drift_metrics=false`).
+    drift_metrics: bool = setting(True, "Count each predicted row in its drift reference bin per feature; false: no drift metrics.")
     log_level: str = setting("INFO", "Level of the service's log lines on stderr: DEBUG, INFO, WARNING or ERROR.")
     # The public surface (docs/security.md). 0: /metrics on the API port (the local default); a port:
     # /metrics there only (an internal port on Azure), and 404 on the API port.

@@ -5,11 +5,16 @@ the route label is the URL rule template, never the raw path. The declarations l
 so tests can bind them to their own `CollectorRegistry`; the service uses `default_metrics()`.
 """
 
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+from prediris_metrics.drift import FeatureBins, FeatureRowsCollector
+
+log = logging.getLogger("prediris")
 # `_created` series double the exposition and no rule or dashboard of ours reads them.
 disable_created_metrics()
 
@@ -94,6 +99,24 @@ class PredirisMetrics:
             ["model_name", "model_version", "sklearn_version", "trained_with_sklearn"],
             registry=registry,
         )
+        # Drift (docs/drift.md): rows per feature and reference bin, and the card's reference shares, so
+        # one static rule computes each model's population stability index (observability/rules/drift.yml).
+        self.feature_reference_share = Gauge(
+            "prediris_feature_reference_share",
+            "Share of the training split in each bin of a feature, from the model card: what traffic is compared with.",
+            ["feature", "bin", "model_version"],
+            registry=registry,
+        )
+        self.class_reference_share = Gauge(
+            "prediris_class_reference_share",
+            "Share of each class among the training labels, from the model card.",
+            ["class_name", "model_version"],
+            registry=registry,
+        )
+        # prediris_feature_rows_total{feature, bin, model_version}: the rows counted by the bins of the
+        # served model, set by prepare_drift (None: a card without a reference, nothing counted).
+        self.feature_bins: FeatureBins | None = None
+        registry.register(FeatureRowsCollector(lambda: self.feature_bins))
         self._http_children: dict[tuple[str, str, str], Counter] = {}
         self._duration_children: dict[tuple[str, str], Histogram] = {}
         self._lock = threading.Lock()
@@ -117,6 +140,25 @@ class PredirisMetrics:
             for status in PREPARED_STATUSES:
                 self.http_request(method, route, status)
             self.duration(method, route)
+
+    def prepare_drift(self, model_version: str, reference: Mapping[str, Any] | None, enabled: bool = True) -> None:
+        """Export the card's drift reference as gauges and count rows in its bins from now on (all at 0)."""
+        for family in (self.feature_reference_share, self.class_reference_share):
+            family.clear()
+        self.feature_bins = None
+        if not enabled:
+            return
+        if not reference:
+            log.warning("the model card has no drift reference: drift is not measured; retrain with `invoke train` to add it")
+            return
+        features = []
+        for feature, bins in reference["features"].items():
+            features.append((feature, bins["edges"], bins["bins"]))
+            for label, share in zip(bins["bins"], bins["shares"], strict=True):
+                self.feature_reference_share.labels(feature, label, model_version).set(share)
+        for class_name, share in reference["classes"].items():
+            self.class_reference_share.labels(class_name, model_version).set(share)
+        self.feature_bins = FeatureBins(model_version, features)
 
     def http_request(self, method: str, route: str, status: str) -> Counter:
         """Return the request counter child, cached: `labels()` takes a lock and builds tuples."""

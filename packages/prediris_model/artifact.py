@@ -19,6 +19,7 @@ import numpy as np
 import sklearn
 
 from prediris_model.errors import ModelError, ModelIntegrityError, ModelNotFound
+from prediris_model.reference import problem as reference_problem
 from prediris_model.training import MODEL_NAME, TrainingResult
 
 MODEL_FILE = f"{MODEL_NAME}.joblib"
@@ -81,6 +82,8 @@ def read_card(directory: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelIntegrityError(f"cannot read model card {card_path} ({error}): run `invoke train` to rewrite it") from None
     if not isinstance(card, dict) or not isinstance(card.get("sha256"), str):
         raise ModelIntegrityError(f"model card {card_path} has no sha256: run `invoke train` to rewrite it")
+    if (issue := reference_problem(card)) is not None:
+        raise ModelIntegrityError(f"model card {card_path} has an unusable drift_reference ({issue}): run `invoke train` to rewrite it")
     return card
 
 

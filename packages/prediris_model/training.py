@@ -14,6 +14,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from prediris_model.dataset import CLASS_NAMES, DATASET_NAME, FEATURES, fingerprint, load_dataset
 from prediris_model.errors import QualityGateFailed
+from prediris_model.reference import reference
 
 # The model's one name: its files, its card, the V2 protocol's model name and the routes use it.
 MODEL_NAME = "iris-knn"
@@ -85,6 +86,8 @@ def train(config: TrainingConfig = TrainingConfig()) -> TrainingResult:
             for i, feature in enumerate(FEATURES)
         ],
         "classes": list(CLASS_NAMES),
+        # What the service's drift metrics compare traffic with (reference.py): the training split.
+        "drift_reference": reference(x_train, y_train, [feature.name for feature in FEATURES], list(CLASS_NAMES)),
         "training_data": {
             "name": DATASET_NAME,
             "rows": len(features),

@@ -27,6 +27,9 @@ def test_every_metric_has_the_prefix_help_and_a_conventional_name(metrics):
         "prediris_shed_requests",
         "prediris_auth_refusals",
         "prediris_model_info",
+        "prediris_feature_rows",
+        "prediris_feature_reference_share",
+        "prediris_class_reference_share",
     }
     for name, family in declared.items():
         assert family.documentation, name

@@ -89,3 +89,19 @@ def test_the_dashboard_is_valid_json_with_unique_panel_ids():
     board = json.loads(DASHBOARD.read_text())
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def test_the_drift_panel_shows_each_features_psi_and_the_rows_its_window_holds():
+    [panel] = [panel for panel in json.loads(DASHBOARD.read_text())["panels"] if panel["title"].startswith("Drift")]
+    exprs = [target["expr"] for target in panel["targets"]]
+    assert any(expr.startswith("prediris:feature_drift_psi") for expr in exprs)
+    assert any(expr.startswith("prediris:class_drift_psi") for expr in exprs)
+    assert any("job_version_feature:prediris_feature_rows:increase1h" in expr for expr in exprs)
+    recorded = {
+        rule.get("record")
+        for group in yaml.safe_load((OBSERVABILITY_DIR / "rules" / "drift.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert {"prediris:feature_drift_psi", "prediris:class_drift_psi", "job_version_feature:prediris_feature_rows:increase1h"} <= recorded
+    steps = [step["value"] for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert steps == [None, 0.1, 0.2]

@@ -41,8 +41,9 @@ def test_recording_rules_cover_rate_errors_latency_percentiles_and_in_flight():
         "job:prediris_http_server_errors:ratio_rate5m",
         "job:prediris_http_requests_in_flight:sum",
     } <= recorded
-    # level:metric:operations, the Prometheus convention for recorded series.
-    assert all(name.count(":") == 2 for name in recorded)
+    # level:metric:operations, the Prometheus convention for recorded series; the two drift scores
+    # keep the names the issue and the docs give them.
+    assert all(name.count(":") == 2 for name in recorded - {"prediris:feature_drift_psi", "prediris:class_drift_psi"})
 
 
 @pytest.mark.parametrize("alert", rules("alert"), ids=lambda rule: rule["alert"])
