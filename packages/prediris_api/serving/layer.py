@@ -176,11 +176,13 @@ class ServiceLayer:
         self, method: str, route: str, path: str, started: float, environ: Environ, start_response: StartResponse
     ) -> Iterable[bytes]:
         status_line = "500 INTERNAL SERVER ERROR"
+        size: int | None = None
         draining = self.service.draining.is_set()
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            nonlocal status_line
+            nonlocal status_line, size
             status_line = status
+            size = next((int(value) for name, value in headers if name.lower() == "content-length"), None)
             headers.append(_NOSNIFF)
             if draining:
                 headers.append(_CLOSE)
@@ -189,7 +191,7 @@ class ServiceLayer:
         try:
             result = self.flask_wsgi(environ, start)
         finally:
-            self._record(method, route, path, status_line, started, environ, None)
+            self._record(method, route, path, status_line, started, environ, size)
         return result
 
     def _problem(
