@@ -5,7 +5,6 @@ import sys
 
 from invoke.exceptions import Exit
 
-from prediris_model import MODEL_NAME
 from prediris_ops.checks.smoke import first_key, run_checks
 from prediris_ops.core.apiconfig import api_settings
 from prediris_ops.core.localapi import curl_line
@@ -31,6 +30,8 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
     """
     settings = api_settings(c.config, host=host, port=port, threads=threads, model_dir=model_dir)
     version = ensure_model(c.model, settings.model_dir)
+    from prediris_model import MODEL_NAME  # scikit-learn: imported once the task runs, not to list tasks
+
     base = settings.base_url
     print(f"serving {MODEL_NAME} {version} on {base} — try:\n  {curl_line(base)}\n(Ctrl-C to stop)", flush=True)
     run_in(c, python_argv("prediris_api"), env=settings.server_env())
