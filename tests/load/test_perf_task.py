@@ -10,7 +10,6 @@ from invoke import MockContext, Result
 from invoke.exceptions import Exit
 
 from prediris_ops.core.paths import ROOT
-from prediris_ops.load.run import executor_env
 from prediris_ops.tasks import perf
 from tests.load.conftest import DATA
 from tests.support.config import project_config
@@ -104,29 +103,15 @@ def test_the_stress_profile_layers_its_file_over_predict(tmp_path, jmeter_home):
     assert "steps: 8\n" in (folder / "taurus-overrides.yml").read_text()
 
 
-def test_locust_runs_without_jmeter(tmp_path, jmeter_home, capsys):
-    c = context(tmp_path, jmeter_home)
-    c.run.side_effect = fake_bzt("jmeter-pass", 0, kpi_from="locust")
-    perf.perf(c, executor="locust", concurrency="5", ramp_up="1", hold="4", target="http://127.0.0.1:8123")
-    assert c.run.call_args.kwargs["env"] == executor_env("locust")
-    assert "JMeter" not in capsys.readouterr().out
-    assert "executor: locust\n" in (only_report(tmp_path) / "taurus-overrides.yml").read_text()
-
-
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"scenario": "soak"}, "no load profile 'soak': choose one of predict, stress"),
-        ({"executor": "gatling"}, "unknown executor 'gatling': use one of jmeter, locust"),
-        (
-            {"scenario": "stress", "executor": "locust"},
-            "the stress profile steps its concurrency, which only JMeter does here: use --executor jmeter",
-        ),
         ({"concurrency": "lots"}, "--concurrency='lots' is not an integer"),
         ({"hold": "0"}, r"concurrency and hold must be at least 1"),
         ({"ramp_up": "2x"}, r"--ramp-up='2x' is not a duration: a number of seconds, or e.g. 30s, 1m30s"),
     ],
-    ids=["unknown-profile", "unknown-executor", "locust-cannot-step", "not-a-number", "no-hold", "not-a-duration"],
+    ids=["unknown-profile", "not-a-number", "no-hold", "not-a-duration"],
 )
 def test_bad_options_stop_with_one_line_before_anything_starts(tmp_path, jmeter_home, options, message):
     c = context(tmp_path, jmeter_home)
@@ -135,12 +120,3 @@ def test_bad_options_stop_with_one_line_before_anything_starts(tmp_path, jmeter_
     assert raised.value.code == 2
     assert not (tmp_path / "reports").exists()
     c.run.assert_not_called()
-
-
-def test_the_locust_switch_is_set_only_when_trio_would_break_locust(monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "trio" else real(name))
-    assert executor_env("locust") == {}
-    assert executor_env("jmeter") == {}

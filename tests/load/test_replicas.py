@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from azure.core.exceptions import ServiceRequestError
+from azure.core.exceptions import AzureError, ServiceRequestError
 
 from prediris_ops.load.replicas import ReplicaReading, ReplicaWatcher, ScaleRule, add_modelled_replicas, add_observed_replicas, scale_out
 from prediris_ops.load.results import Second
@@ -59,7 +59,7 @@ def test_the_watcher_polls_until_stopped_and_survives_a_failed_poll():
             polled.set()
         return value
 
-    with ReplicaWatcher(read, every_seconds=0.01) as watcher:
+    with ReplicaWatcher(read, every_seconds=0.01, transient=(AzureError, OSError)) as watcher:
         assert polled.wait(10)
     values = [reading.replicas for reading in watcher.readings]
     assert values[:3] == [1, 2, 4]

@@ -9,7 +9,7 @@ import matplotlib.image
 
 from prediris_ops.core.paths import ROOT
 from prediris_ops.load.replicas import ReplicaReading, ScaleRule
-from prediris_ops.load.report import summary_lines, write_report
+from prediris_ops.load.report import shown_target, summary_lines, write_report
 from prediris_ops.load.results import read_samples
 from prediris_ops.load.run import PerfOptions, analyse
 from prediris_ops.load.slo import parse_criterion
@@ -108,3 +108,11 @@ def test_observed_replicas_go_into_the_timeline_and_the_summary(captured):
     assert "  replicas (Azure): 1 at start, peak 3; first scale-out 2 s after load started" in lines
     assert "  note: 1 replica polls failed, first: HttpResponseError: throttled" in lines
     assert json.loads((folder / "summary.json").read_text())["replicas"]["peak_replicas"] == 3
+
+
+def test_the_pictures_title_names_the_target_without_a_throwaway_local_port():
+    assert shown_target("http://127.0.0.1:57473") == "a local API"
+    assert shown_target("http://localhost:5000") == "a local API"
+    assert shown_target("https://prediris.happyrock-1.francecentral.azurecontainerapps.io") == (
+        "prediris.happyrock-1.francecentral.azurecontainerapps.io"
+    )

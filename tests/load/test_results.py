@@ -24,12 +24,6 @@ def test_the_samples_log_holds_every_request_of_the_summary():
     assert max(sample.users for sample in samples) == 5
 
 
-def test_locust_samples_logs_are_read_too():
-    samples = read_samples(DATA / "locust" / "kpi.jtl")
-    assert len(samples) == 300
-    assert samples[0].users == 5 and samples[0].elapsed_ms == 4
-
-
 def test_a_growing_log_is_read_in_whole_lines_only(tmp_path):
     source = (DATA / "jmeter-pass" / "kpi.jtl").read_text()
     path = tmp_path / "kpi.jtl"

@@ -67,13 +67,6 @@ def test_the_overrides_point_taurus_at_the_run_and_merge_like_taurus(tmp_path):
     assert effective["reporting"][0]["criteria"] == ["p95 latency: p95>250ms over 5s, stop as failed"]
 
 
-def test_locust_runs_the_script_scenario_without_jmeter(tmp_path):
-    config = overrides_for(tmp_path, executor="locust", jmeter=None)
-    assert config["$execution"][0]["scenario"] == "predict-locust"
-    assert config["scenarios"]["predict-locust"]["script"] == str(ROOT / "perf/locustfile.py")
-    assert "jmeter" not in config["modules"]
-
-
 def test_taurus_keeps_its_own_jmeter_when_asked(tmp_path):
     assert "path" not in overrides_for(tmp_path, jmeter=JMeterChoice(None, "Taurus"))["modules"]["jmeter"]
 

@@ -36,10 +36,16 @@ Counts = Callable[[np.ndarray], np.ndarray]
 # Relative bound under which two squared distances are treated as possibly equal. Rounding errors
 # of float64 distance computations are ~1e-15 of the squares' magnitude; this leaves a margin of 10^5.
 TOLERANCE = 1e-10
+# The verification's outcome per model file (its SHA-256) in this process: None (equal) or the mismatch.
+# The same bytes give the same estimator, so an app built again on that file (tests, reloads) skips it.
+_verified: dict[str, str | None] = {}
 
 
-def build_kernel(estimator: KNeighborsClassifier) -> Kernel | None:
-    """Return a verified `rows -> (labels, probabilities)` for `estimator`, or None with the reason logged."""
+def build_kernel(estimator: KNeighborsClassifier, sha256: str | None = None) -> Kernel | None:
+    """Return a verified `rows -> (labels, probabilities)` for `estimator`, or None with the reason logged.
+
+    `sha256` names the model file the estimator was loaded from: its verification runs once per process.
+    """
     reason = _unsupported(estimator)
     if reason is None:
         try:
@@ -62,7 +68,9 @@ def build_kernel(estimator: KNeighborsClassifier) -> Kernel | None:
         def kernel(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return _answer(counts(rows), classes)
 
-    mismatch = _verify(kernel, estimator)
+    mismatch = _verified[sha256] if sha256 in _verified else _verify(kernel, estimator)
+    if sha256 is not None:
+        _verified[sha256] = mismatch
     if mismatch:
         log.warning("model kernel: public predict/predict_proba (the direct kernel disagreed: %s)", mismatch)
         return None

@@ -55,7 +55,7 @@ class ModelRuntime:
         self.high = np.array([feature["training_max"] for feature in loaded.card["features"]])
         self._low_list = self.low.tolist()
         self._high_list = self.high.tolist()
-        self._kernel = build_kernel(self.estimator) if kernel == "auto" else None
+        self._kernel = build_kernel(self.estimator, loaded.sha256) if kernel == "auto" else None
         self.kernel_name = "direct" if self._kernel is not None else "public"
 
     def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

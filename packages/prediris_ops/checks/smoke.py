@@ -4,9 +4,13 @@ Used by `invoke smoke`, by `invoke deploy` after a rollout, and by the end-to-en
 """
 
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+
+from prediris_ops.core.errors import OpsError
 
 # One well-known flower of each species (rows 0, 50 and 100 of the Iris data).
 KNOWN_FLOWERS = (
@@ -46,6 +50,17 @@ def _request(
             return response.status, response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get_content_type(), error.read()
+
+
+def require_listening(base_url: str, timeout: float = 3.0) -> None:
+    """Stop with one line naming the fix when nothing accepts connections at `base_url` (no API started)."""
+    url = urllib.parse.urlsplit(base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OpsError(f"nothing answers at {base_url} ({reason.lower()}): start the API with `invoke up`, or pass --url", code=1) from None
 
 
 def run_checks(base_url: str, timeout: float = 10.0, api_key: str | None = None) -> list[Check]:

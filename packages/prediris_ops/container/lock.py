@@ -1,209 +1,100 @@
-"""The runtime lock: every distribution the service needs, pinned to the version installed here, with its hash.
+"""The hashed locks, written by uv (`uv pip compile --generate-hashes`), not by us.
 
-`invoke lock` walks the runtime set (prediris's install_requires, no extras) through the installed
-distributions' own requirements, evaluated for the image's platform (CPython 3.11 on Linux x86_64),
-downloads from PyPI the wheel the image's pip will install for each pin, and writes
-`name==version --hash=sha256:…` lines that `pip install --require-hashes --no-deps --only-binary=:all:`
-installs as is: a wheel whose bytes differ from the locked ones fails the image build.
+Two locks come from setup.cfg: the image's runtime set (install_requires, no extra), and the tools of
+the CI jobs that hold Azure credentials (push, deploy, load test: the runtime set plus a few extras).
+Both are resolved for the image's Python and platform (pip-tools cannot lock for another platform) and
+pinned to the versions the tests ran with: every distribution installed here is a constraint. pip
+installs them with `--require-hashes`: a file whose SHA-256 is not in the lock fails the install.
 """
 
-import hashlib
-import os
 import re
-import sys
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import cast
-
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from prediris_ops.container.docker import find_ca_bundle
 from prediris_ops.core.errors import OpsError
-from prediris_ops.core.processes import run
+from prediris_ops.core.paths import ROOT
+from prediris_ops.core.processes import require_program, run
 
-# The image's interpreter: Debian bookworm's python3 on x86_64. Markers are evaluated for it, not the host.
+# The image's interpreter: Debian bookworm's python3 on x86_64 (glibc 2.36 takes manylinux_2_28 wheels).
 IMAGE_PYTHON = "3.11"
-IMAGE_ENVIRONMENT: dict[str, str] = {
-    **cast("dict[str, str]", default_environment()),  # a TypedDict whose values are all strings
-    "implementation_name": "cpython",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_system": "Linux",
-    "python_full_version": f"{IMAGE_PYTHON}.2",
-    "python_version": IMAGE_PYTHON,
-    "sys_platform": "linux",
-    "extra": "",
-}
-# Debian bookworm's glibc: the image's pip accepts manylinux wheels up to manylinux_2_36, newest first.
-IMAGE_GLIBC_MINOR = 36
-IMAGE_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(IMAGE_GLIBC_MINOR, 16, -1)] + ["manylinux2014_x86_64"]
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s#;]+)")
+IMAGE_PLATFORM = "x86_64-manylinux_2_28"
+LOCKER = "invoke lock"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s#;\\]+)", flags=re.MULTILINE)
 HASH = re.compile(r"--hash=(sha256:[0-9a-f]{64})")
 
 
-@dataclass
-class Pin:
-    name: str
-    version: str
-    required_by: set[str] = field(default_factory=set)
-    hashes: list[str] = field(default_factory=list)
+def tested_versions(exclude: str = "prediris") -> list[str]:
+    """Return `name==version` for every distribution installed here (the versions the tests ran with)."""
+    pins = {}
+    for distribution in metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name and name.lower() != exclude:
+            pins[name.lower()] = f"{name}=={distribution.version}"
+    return [pins[name] for name in sorted(pins)]
 
 
-def runtime_requirements(distribution: str = "prediris") -> list[Requirement]:
-    """Return the runtime set: the distribution's requirements that no extra asks for."""
-    try:
-        declared = metadata.requires(distribution) or []
-    except metadata.PackageNotFoundError:
-        raise OpsError(f"{distribution} is not installed: run `pip install -e .` first", code=2) from None
-    return [requirement for requirement in map(Requirement, declared) if _applies(requirement)]
-
-
-def _applies(requirement: Requirement, extra: str = "") -> bool:
-    return requirement.marker is None or requirement.marker.evaluate({**IMAGE_ENVIRONMENT, "extra": extra})
-
-
-def resolve_installed(roots: Iterable[Requirement], root_name: str = "prediris") -> dict[str, Pin]:
-    """Pin `roots` and their dependencies to the installed versions; stop if one is missing or conflicts."""
-    pins: dict[str, Pin] = {}
-    pending = [(requirement, root_name) for requirement in roots]
-    while pending:
-        requirement, parent = pending.pop()
-        name = canonicalize_name(requirement.name)
-        try:
-            installed = metadata.distribution(requirement.name)
-        except metadata.PackageNotFoundError:
-            raise OpsError(
-                f"{requirement.name} (needed by {parent}) is not installed: pip install -e . then rerun `invoke lock`", code=2
-            ) from None
-        version = installed.version
-        if requirement.specifier and not requirement.specifier.contains(version, prereleases=True):
-            raise OpsError(
-                f"installed {requirement.name} {version} does not satisfy {parent}'s {requirement}: pip install '{requirement}'", code=2
-            )
-        if name in pins:
-            pins[name].required_by.add(parent)
-            continue
-        pins[name] = Pin(name, version, {parent})
-        wanted_extras = requirement.extras
-        for child in map(Requirement, installed.requires or []):
-            if any(_applies(child, extra) for extra in {"", *wanted_extras}):
-                pending.append((child, name))
-    return pins
-
-
-def render(pins: Mapping[str, Pin]) -> str:
-    """Return the lock file's text: a header, then `name==version  # via ...` sorted by name."""
-    lines = [
-        "# The image's runtime dependencies, pinned: generated by `invoke lock` from the installed versions.",
-        f"# Target: CPython {IMAGE_PYTHON}, Linux x86_64 (Debian bookworm's python3). Do not edit: rerun `invoke lock`.",
-        "# Installed with `pip install --require-hashes --no-deps --only-binary=:all: -r` (see the Dockerfile):",
-        "# nothing unlisted gets in, and a wheel whose SHA-256 is not the one below fails the build.",
+def compile_argv(uv: str, output: Path, constraints: Path, extras: Sequence[str] = (), source: str = "setup.cfg") -> list[str]:
+    """Return the uv command that writes `output` from `source` (relative to the folder it runs in)."""
+    return [
+        uv,
+        "pip",
+        "compile",
+        "--quiet",
+        "--generate-hashes",
+        "--python-version",
+        IMAGE_PYTHON,
+        "--python-platform",
+        IMAGE_PLATFORM,
+        "--constraint",
+        str(constraints),
+        "--custom-compile-command",
+        LOCKER,
+        *[arg for extra in extras for arg in ("--extra", extra)],
+        "--output-file",
+        str(output),
+        source,
     ]
-    for pin in sorted(pins.values(), key=lambda pin: pin.name):
-        hashes = "".join(f" --hash={digest}" for digest in pin.hashes)
-        lines.append(f"{pin.name}=={pin.version}{hashes}  # via {', '.join(sorted(pin.required_by))}")
-    return "\n".join(lines) + "\n"
+
+
+def lock_text(extras: Sequence[str] = (), *, ca_bundle: str | None = "auto", root: Path = ROOT) -> str:
+    """Return the lock uv writes for root/setup.cfg (with `extras`) at the versions installed here."""
+    uv = require_program("uv", "pip install uv (or pip install -e '.[image]')")
+    bundle = find_ca_bundle(ca_bundle)
+    env = {"SSL_CERT_FILE": str(bundle)} if bundle else None
+    # A path relative to `root`: the lock's annotations name it ("-c build/lock/tested.txt"), the same every run.
+    constraints = Path("build", "lock", "tested.txt")
+    (root / constraints).parent.mkdir(parents=True, exist_ok=True)
+    (root / constraints).write_text("\n".join(tested_versions()) + "\n")
+    with tempfile.TemporaryDirectory(prefix="prediris-lock-") as folder:
+        output = Path(folder) / "out.lock"
+        result = run(compile_argv(uv, output, constraints, extras), env=env, capture=True, check=False, cwd=root)
+        if result.returncode != 0:
+            lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+            raise OpsError(f"uv could not lock {', '.join(extras) or 'the runtime set'}: {' '.join(lines[-3:]).strip()}", code=1)
+        return output.read_text()
+
+
+def read_lock_text(text: str) -> dict[str, str]:
+    """Return {name: version} of a lock's pins (names as the lock spells them, which uv normalises)."""
+    return dict(PIN.findall(text))
 
 
 def read_lock(path: Path) -> dict[str, str]:
-    """Return {canonical name: version} from a lock file (empty when it does not exist)."""
+    """Return {name: version} of the lock file at `path` (empty when it does not exist)."""
     try:
         return read_lock_text(path.read_text())
     except FileNotFoundError:
         return {}
 
 
-def read_lock_text(text: str) -> dict[str, str]:
-    """Return {canonical name: version} from a lock file's text."""
-    pins: dict[str, str] = {}
-    for line in text.splitlines():
-        match = PIN.match(line.strip())
-        if match:
-            pins[canonicalize_name(match.group(1))] = match.group(2)
-    return pins
-
-
 def read_hashes_text(text: str) -> dict[str, list[str]]:
-    """Return {canonical name: [sha256:…]} from a lock file's text."""
+    """Return {name: [sha256:…]} of a lock's pins (uv writes one `--hash` per file of the release)."""
     hashes: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        match = PIN.match(line.strip())
-        if match:
-            hashes[canonicalize_name(match.group(1))] = HASH.findall(line)
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        pin = PIN.match(block)
+        if pin:
+            hashes[pin.group(1)] = HASH.findall(block)
     return hashes
-
-
-def download_argv(pins: Iterable[Pin], dest: Path, ca_bundle: Path | None) -> list[str]:
-    """Return the `pip download` that fetches, from PyPI, the wheel the image's pip installs for each pin.
-
-    Isolated (with PIP_CONFIG_FILE=os.devnull): no local find-links or extra index of this machine can
-    supply a different file than the one the image build downloads from PyPI.
-    """
-    argv = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--isolated",
-        "--disable-pip-version-check",
-        "--quiet",
-        "--no-deps",
-        "--only-binary=:all:",
-    ]
-    argv += ["--implementation", "cp", "--python-version", IMAGE_PYTHON, "--abi", f"cp{IMAGE_PYTHON.replace('.', '')}"]
-    for platform in IMAGE_PLATFORMS:
-        argv += ["--platform", platform]
-    if ca_bundle is not None:
-        argv += ["--cert", str(ca_bundle)]
-    return [*argv, "--dest", str(dest), *(f"{pin.name}=={pin.version}" for pin in sorted(pins, key=lambda pin: pin.name))]
-
-
-def sha256_of(path: Path) -> str:
-    """Return `sha256:<hex>` of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def wheel_hashes(folder: Path) -> dict[str, list[str]]:
-    """Return {canonical name: [sha256 of its wheel]} for the wheels in `folder`."""
-    hashes: dict[str, list[str]] = {}
-    for wheel in sorted(folder.glob("*.whl")):
-        name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
-        hashes.setdefault(name, []).append(sha256_of(wheel))
-    return hashes
-
-
-def add_hashes(pins: Mapping[str, Pin], ca_bundle: str | None = "auto") -> None:
-    """Download each pin's wheel for the image's platform and record its SHA-256 in the pin."""
-    with tempfile.TemporaryDirectory(prefix="prediris-lock-") as folder:
-        argv = download_argv(pins.values(), Path(folder), find_ca_bundle(ca_bundle))
-        result = run(argv, env={"PIP_CONFIG_FILE": os.devnull}, capture=True, check=False)
-        if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()[-1:]
-            raise OpsError(
-                f"pip could not download the image's wheels from PyPI ({detail[0] if detail else f'status {result.returncode}'}): "
-                "check the network, or --ca-bundle for a TLS-intercepting proxy",
-                code=1,
-            )
-        hashes = wheel_hashes(Path(folder))
-    for name, pin in pins.items():
-        if not hashes.get(name):
-            raise OpsError(f"pip downloaded no wheel for {pin.name}=={pin.version}: is it published for CPython {IMAGE_PYTHON} on x86_64?")
-        pin.hashes = hashes[name]
-
-
-def lock_text(distribution: str = "prediris", *, hashes: bool = True, ca_bundle: str | None = "auto") -> str:
-    """Return the lock for the runtime set as installed here, with each wheel's hash unless `hashes` is False."""
-    pins = resolve_installed(runtime_requirements(distribution), distribution)
-    if hashes:
-        add_hashes(pins, ca_bundle)
-    return render(pins)

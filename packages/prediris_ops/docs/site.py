@@ -21,6 +21,11 @@ def require_mkdocs() -> None:
         raise DocsToolMissing(f"docs: {' and '.join(absent)} not installed: pip install -e '.[docs]' (also in '.[dev]')")
 
 
+# Material for MkDocs prints a banner about MkDocs 2.0 on every build unless this is set: it says nothing
+# about this site, and every docs build and lint would show it.
+QUIET_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+
+
 def build_argv(site_dir: Path, config: Path = CONFIG) -> list[str]:
     """`mkdocs build --strict`: a warning (a broken link, a page missing from the nav) fails it."""
     return [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site_dir)]

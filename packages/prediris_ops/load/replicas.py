@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from azure.core.exceptions import AzureError
-
 from prediris_ops.load.periodic import Watcher
 from prediris_ops.load.results import Second
 
@@ -66,12 +64,14 @@ class ReplicaWatcher(Watcher):
     every_seconds: float = 5.0
     readings: list[ReplicaReading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The errors of one failed read (the SDK's AzureError is added by the caller: the deploy extra is optional).
+    transient: tuple[type[Exception], ...] = (OSError,)
 
     def take(self) -> None:
         """Read the count now and keep it (a failed read is kept as a problem, not raised)."""
         try:
             self.readings.append(ReplicaReading(time.time(), self.read()))
-        except (AzureError, OSError) as error:
+        except self.transient as error:
             # One failed poll must not end the load test; the report says how many failed.
             self.problems.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
 

@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import matplotlib
 
@@ -132,15 +133,23 @@ def _threshold(report: Report, subject: str) -> tuple[float, int] | None:
     return None
 
 
+def shown_target(target: str) -> str:
+    """Return the target as a title names it: its host, or "a local API" for a loopback one (its port changes every run)."""
+    host = urlsplit(target).hostname or target
+    return "a local API" if host in ("localhost", "::1") or host.startswith("127.") else host
+
+
 def draw(report: Report, folder: Path) -> Path:
-    """Draw report.png: throughput/errors, latency percentiles, users and replicas over time."""
+    """Draw report.png: throughput/errors, latency percentiles, users and in-flight requests, replicas over time."""
     seconds = report.seconds
     x = [item.second for item in seconds]
-    figure, (top, middle, bottom) = plt.subplots(3, 1, figsize=(11, 9.5), sharex=True, constrained_layout=True)
+    figure, (top, middle, bottom, replicas_axis) = plt.subplots(
+        4, 1, figsize=(11, 11.5), sharex=True, constrained_layout=True, height_ratios=(3, 3, 3, 2)
+    )
     verdict = "SLO PASSED" if report.passed else "SLO FAILED"
     summary = report.summary
     figure.suptitle(
-        f"{verdict} — {report.profile} profile, {report.executor}, {report.concurrency} users against {report.target}\n"
+        f"{verdict} — {report.profile} profile, {report.executor}, {report.concurrency} users against {shown_target(report.target)}\n"
         f"{summary.requests:,} requests, {summary.throughput_rps:,.0f} req/s, {summary.failures:,} errors ({summary.error_percent:.2f}%), "
         f"p50 {summary.p50_ms:.0f} ms, p95 {summary.p95_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms",
         fontsize=11,
@@ -148,7 +157,7 @@ def draw(report: Report, folder: Path) -> Path:
     )
     # The ramp-up, shaded: users are still being added, so its figures are not steady state.
     ramp_end = next((item.second for item in seconds if item.users >= report.concurrency), None) if not report.steps else None
-    for axis in (top, middle, bottom):
+    for axis in (top, middle, bottom, replicas_axis):
         if ramp_end:
             axis.axvspan(0, ramp_end, color="0.92", zorder=0)
         axis.grid(alpha=0.3)
@@ -181,10 +190,9 @@ def draw(report: Report, folder: Path) -> Path:
     bottom.plot(x, [item.users for item in seconds], color="tab:purple", label="active users (load generator)")
     bottom.plot(x, [item.in_flight for item in seconds], color="tab:gray", linewidth=1, label="requests in flight (measured)")
     bottom.set_ylabel("users, requests in flight")
-    bottom.set_title("measured: solid lines and dots — modelled: dashed replica lines", fontsize=8, loc="left", color="0.3")
-    bottom.set_xlabel("seconds since the first request")
     bottom.set_ylim(bottom=0)
-    replicas_axis = bottom.twinx()
+    replicas_axis.set_title("measured: solid lines — modelled: dashed lines", fontsize=8, loc="left", color="0.3")
+    replicas_axis.set_xlabel("seconds since the first request")
     if report.replicas_source == "azure":
         values, label, style = [item.replicas for item in seconds], "replicas (Azure, observed)", "-"
     else:
@@ -198,19 +206,19 @@ def draw(report: Report, folder: Path) -> Path:
         replicas_axis.step(x, modelled, where="post", color="0.5", linestyle="--", linewidth=1, label=report.rule.label())
     if report.keda is not None:
         _draw_keda(report.keda, report.seconds, x, bottom, replicas_axis)
+    bottom.legend(loc="lower right", fontsize=8)
     replicas_axis.axhline(
         report.rule.max_replicas, color="black", linestyle=":", linewidth=1, label=f"max replicas ({report.rule.max_replicas})"
     )
     replicas_axis.set_ylabel("replicas")
     replicas_axis.set_ylim(0, max([*(value or 0 for value in values), report.rule.max_replicas]) * 1.15)
     replicas_axis.yaxis.get_major_locator().set_params(integer=True)
-    handles = bottom.get_legend_handles_labels()[0] + replicas_axis.get_legend_handles_labels()[0]
-    # Below the panel: inside it, the legend would hide some curve whatever the load looked like.
-    bottom.legend(handles, [handle.get_label() for handle in handles], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
+    # Below the panel: inside it, the legend would hide some line whatever the load looked like.
+    replicas_axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, fontsize=8)
 
     if report.knee is not None:
         knee_at = max(item.second for item in seconds if item.users == report.knee.users)
-        for axis in (top, middle, bottom):
+        for axis in (top, middle, bottom, replicas_axis):
             axis.axvline(knee_at, color="black", linestyle=":", linewidth=1)
         top.annotate(
             f"knee: {report.knee.users} users, {report.knee.throughput_rps:,.0f} req/s",

@@ -1,7 +1,7 @@
 """Read what Taurus measured: the samples log (kpi.jtl) and the final statistics (final-stats.csv/xml).
 
 The summary comes from Taurus's own final statistics, so it is what Taurus judged. The per-second
-timeline comes from the samples log that JMeter (or Taurus's locust wrapper) writes, one CSV line
+timeline comes from the samples log that JMeter writes, one CSV line
 per request: its `timeStamp` (ms), `elapsed` (ms), `success` and `allThreads` (active users)
 columns. Seconds are counted from the first sample's second, as Taurus buckets them.
 """

@@ -4,7 +4,6 @@
 is here so that it can be tested with a MockContext (the bzt command) and for real (the e2e test).
 """
 
-import importlib.util
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -61,23 +60,11 @@ def new_report_dir(reports: Path, now: float | None = None) -> Path:
     raise OpsError(f"cannot create a report folder under {reports}: too many runs in one second", code=1)
 
 
-def executor_env(executor: str) -> dict[str, str]:
-    """Return extra environment for the load generator."""
-    # locust patches `select` with gevent on import; Taurus's locust wrapper then imports urwid, which
-    # imports trio when installed, and trio needs the real select.epoll. Locust's documented switch
-    # imports trio first. Only when trio is installed: without it the switch makes locust exit.
-    if executor == "locust" and importlib.util.find_spec("trio") is not None:
-        return {"LOCUST_PLAYWRIGHT": "1"}
-    return {}
-
-
 def plan_load(options: PerfOptions) -> tuple[Profile, Load, list[Criterion], str | None]:
     """Return the profile, the load and the effective criteria (with a note when windows were fitted)."""
     if options.executor not in EXECUTORS:
         raise OpsError(f"unknown executor {options.executor!r}: use one of {', '.join(EXECUTORS)}", code=2)
     profile = load_profile(options.root, options.profile)
-    if profile.load.steps and options.executor != "jmeter":
-        raise OpsError(f"the {options.profile} profile steps its concurrency, which only JMeter does here: use --executor jmeter", code=2)
     load = Load(
         concurrency=profile.load.concurrency if options.concurrency is None else options.concurrency,
         ramp_up_seconds=profile.load.ramp_up_seconds if options.ramp_up_seconds is None else options.ramp_up_seconds,
@@ -122,9 +109,7 @@ def run_load_test(c, options: PerfOptions) -> Report:
     progress = Progress(artifacts / SAMPLES_FILE, load.total_seconds, options.progress_every, say=lambda line: print(line, flush=True))
     with watching, querying, progress:
         # in_stream=False: bzt reads nothing, and CI (or pytest) may have no usable stdin.
-        result = c.run(
-            bzt_command(files, overrides_path), warn=True, hide=False, env=executor_env(options.executor), pty=False, in_stream=False
-        )
+        result = c.run(bzt_command(files, overrides_path), warn=True, hide=False, env={}, pty=False, in_stream=False)
     status = getattr(result, "exited", 1)
     if status not in (0, BZT_SLO_FAILED):
         raise OpsError(f"bzt failed with status {status} (not an SLO verdict): see {artifacts / 'bzt.log'}", code=status or 1)

@@ -38,6 +38,8 @@ def is_azure_app_url(config: Mapping, url: str) -> bool:
 def watched_app(config: Mapping):
     """Yield (app URL, ReplicaWatcher) for the configured Container App, its access checked by a first poll."""
     try:
+        from azure.core.exceptions import AzureError  # noqa: PLC0415
+
         from prediris_ops.azure.clients import AzureClients  # noqa: PLC0415 (the deploy extra is optional)
         from prediris_ops.azure.errors import azure_errors  # noqa: PLC0415
         from prediris_ops.azure.target import target_from_config  # noqa: PLC0415
@@ -52,7 +54,7 @@ def watched_app(config: Mapping):
 
         every = float(config["perf"]["replica_poll_seconds"])
         print(f"replicas: Container App {target.app} runs {read()} now; polling every {every:g} s", flush=True)
-        yield url, ReplicaWatcher(read, every)
+        yield url, ReplicaWatcher(read, every, transient=(AzureError, OSError))
 
 
 def azure_url(client, resource_group: str, app: str) -> str:

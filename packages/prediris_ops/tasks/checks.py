@@ -10,6 +10,7 @@ from prediris_ops.container import docker as dockercli
 from prediris_ops.container.provenance import TESTED_IMAGE_ENV, read_record, require_recorded_image
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import python_argv
+from prediris_ops.docs.site import QUIET_ENV
 from prediris_ops.tasks.exits import task
 
 
@@ -25,7 +26,7 @@ def lint(c):
                 print(f"skip {linter.name}: {linter.program} not on PATH")
             continue
         print(f"lint: {linter.name}", flush=True)
-        result = c.run(shlex.join(linter.argv(ROOT)), warn=True)
+        result = c.run(shlex.join(linter.argv(ROOT)), warn=True, env=QUIET_ENV)
         if result.failed:
             failed.append(linter.name)
     if failed:

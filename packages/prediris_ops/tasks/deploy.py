@@ -14,13 +14,11 @@ from pathlib import Path
 from invoke.exceptions import Exit
 
 from prediris_ops.container import docker as dockercli
-from prediris_ops.container.image import git
 from prediris_ops.container.provenance import BuildRecord, ci_run, image_id, read_record, require_recorded_image
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.localapi import curl_line
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
-from prediris_ops.kubernetes.deploy import deploy_kubernetes
 from prediris_ops.tasks.exits import task
 
 PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
@@ -29,10 +27,10 @@ PLACEHOLDER_DIGEST = "sha256:<digest recorded by invoke push>"
 def _azure():
     """Import the Azure layer on first use: `invoke` starts fast and works without the deploy extra."""
     try:
-        import prediris_ops.azure.canary  # noqa: PLC0415
-        import prediris_ops.azure.provision  # noqa: PLC0415
-        import prediris_ops.azure.registry  # noqa: PLC0415
-        import prediris_ops.azure.rollout  # noqa: PLC0415
+        import prediris_ops.azure.canary
+        import prediris_ops.azure.provision
+        import prediris_ops.azure.registry
+        import prediris_ops.azure.rollout
     except ImportError as error:
         raise Exit(f"the Azure SDK is not installed ({error.name}): pip install -e '.[deploy]'", code=2) from None
     return prediris_ops.azure
@@ -43,6 +41,8 @@ def _record_path(c) -> Path:
 
 
 def _git_sha() -> str:
+    from prediris_ops.container.image import git
+
     sha = git(ROOT, "rev-parse", "--short", "HEAD")
     if not sha:
         raise Exit("not in a git checkout: the image tag and the revision suffix come from the git sha", code=2)
@@ -185,6 +185,8 @@ def deploy(
     if platform == "kubernetes":
         shared = {"concurrency_target": concurrency_target, "min_replicas": min_replicas, "max_replicas": max_replicas}
         reference = _image_to_deploy(c, azure, None, image)[0]
+        from prediris_ops.kubernetes.deploy import deploy_kubernetes
+
         deploy_kubernetes(c, reference=reference, overlay=overlay, dry_run=dry_run, url=url, cpu=cpu, memory=memory, **shared)
         return
     if platform != "containerapps":

@@ -2,7 +2,7 @@
 
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import run_in
-from prediris_ops.docs.site import build_argv, require_mkdocs, serve_argv
+from prediris_ops.docs.site import QUIET_ENV, build_argv, require_mkdocs, serve_argv
 from prediris_ops.tasks.exits import task
 
 
@@ -19,8 +19,8 @@ def docs(c, serve=False, address=None, site_dir=None):
     if serve:
         address = address or c.docs.address
         print(f"docs: serving http://{address}/ (Ctrl-C stops)", flush=True)
-        run_in(c, serve_argv(address))
+        run_in(c, serve_argv(address), env=QUIET_ENV)
         return
     target = ROOT / (site_dir or c.docs.site_dir)
-    run_in(c, build_argv(target))
+    run_in(c, build_argv(target), env=QUIET_ENV)
     print(f"docs: built {target / 'index.html'}")

@@ -8,10 +8,8 @@ from invoke.exceptions import Exit
 from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container import engine
-from prediris_ops.container.build import plan_build, size_report
 from prediris_ops.container.lock import lock_text, read_lock_text
 from prediris_ops.container.provenance import BuildRecord, ci_run, now_utc, read_record, require_recorded_image, save_argv, write_record
-from prediris_ops.container.sbom import write_sbom
 from prediris_ops.core.model import ensure_model
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import run_in
@@ -42,8 +40,13 @@ def parse_build_args(pairs: list[str]) -> dict[str, str]:
 )
 def build(c, *, image=None, docker=None, ca_bundle=None, base_image=None, build_arg=None, no_cache=False):
     """Train if needed, lint the Dockerfile, build the image with BuildKit; write its build record and SBOM."""
-    ensure_model(c.model)
+    from prediris_ops.container.build import plan_build, size_report
+    from prediris_ops.container.sbom import write_sbom
+
     hadolint = next(linter for linter in LINTERS if linter.name == "hadolint")
+    if not hadolint.available():
+        raise Exit("hadolint is not installed: this task needs the image extra (pip install -e '.[image]')", code=2)
+    ensure_model(c.model)
     run_in(c, hadolint.argv(ROOT))
     spec, notes = plan_build(
         c.config, docker=docker, image=image, ca_bundle=ca_bundle, base_image=base_image, build_args=parse_build_args(build_arg or [])
@@ -82,26 +85,28 @@ def save(c, docker=None):
 
 @task(
     help={
-        "check": "Do not write: exit 1 when the committed lock differs from the installed versions and their wheels' hashes.",
-        "ca-bundle": "PEM file of CAs pip trusts to download the wheels (default: docker.ca_bundle, auto); `none` for pip's own.",
+        "check": "Do not write: exit 1 when a committed lock differs from what uv writes for the installed versions.",
+        "ca-bundle": "PEM file of CAs uv trusts to reach the package index (default: docker.ca_bundle, auto); `none` for its own.",
     }
 )
 def lock(c, check=False, ca_bundle=None):
-    """Pin the image's runtime dependencies to the versions installed here, with their wheels' SHA-256 hashes."""
-    path = ROOT / c.docker.lock_file
-    current = path.read_text() if path.exists() else ""
-    # Versions first (no download): a stale lock is reported before any wheel is fetched.
-    stale = read_lock_text(current) != read_lock_text(lock_text(hashes=False))
-    text = current if check and stale else lock_text(ca_bundle=ca_bundle if ca_bundle is not None else c.docker.ca_bundle)
-    if check:
-        if stale or current != text:
-            raise Exit(f"{c.docker.lock_file} differs from the installed versions or their hashes: run `invoke lock` and commit it", code=1)
-        print(f"{c.docker.lock_file} matches the installed versions and their wheels' hashes")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    count = sum(1 for line in text.splitlines() if "==" in line and not line.startswith("#"))
-    print(f"{'updated' if current != text else 'unchanged'} {c.docker.lock_file}: {count} distributions pinned with their hashes")
+    """Lock, with uv and hashes, the image's runtime set and the CI jobs' tools at the versions tested here."""
+    bundle = ca_bundle if ca_bundle is not None else c.docker.ca_bundle
+    stale = []
+    for name, extras in ((c.docker.lock_file, ()), (c.docker.ci_lock_file, tuple(c.docker.ci_lock_extras))):
+        path = ROOT / name
+        current = path.read_text() if path.exists() else ""
+        text = lock_text(extras, ca_bundle=bundle)
+        count = text.count("--hash=sha256:")
+        if check:
+            stale += [name] if current != text else []
+            print(f"{name}: {'differs from' if current != text else 'matches'} what uv writes for the installed versions")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"{'updated' if current != text else 'unchanged'} {name}: {len(read_lock_text(text))} distributions, {count} hashes (uv)")
+    if stale:
+        raise Exit(f"{', '.join(stale)}: not what `invoke lock` writes now; run `invoke lock` and commit the result", code=1)
 
 
 @task(help={"docker": "Docker client executable (default: docker.executable)."})

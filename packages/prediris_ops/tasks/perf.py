@@ -17,12 +17,8 @@ from invoke.exceptions import Exit
 from prediris_ops.core.durations import seconds
 from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
-from prediris_ops.load.jmeter import default_cache_dir
-from prediris_ops.load.keda import keda_watcher
-from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
-from prediris_ops.load.slo import SloOverrides
-from prediris_ops.load.target import scale_rule, target_api
 from prediris_ops.tasks.exits import task
+from prediris_ops.tasks.extras import extra
 
 
 def _setting(c, value, key):
@@ -43,7 +39,6 @@ def _duration(value, flag: str) -> int | None:
         "ramp-up": "How long to reach full concurrency: 30s, 1m, or seconds (default: the profile's).",
         "hold": "How long to hold full concurrency: 30s, 1m, or seconds (default: the profile's).",
         "scenario": "Load profile in perf/: predict (default) or stress (steps concurrency up to find the knee).",
-        "executor": "Load generator: jmeter (default) or locust (lighter on small machines).",
         "max-error-percent": "SLO: highest error ratio in % over a window (default: the profile's).",
         "max-p95-ms": "SLO: highest p95 latency in ms over a window (default: the profile's).",
         "max-p99-ms": "SLO: highest p99 latency in ms over a window (default: the profile's).",
@@ -62,7 +57,6 @@ def perf(
     ramp_up=None,
     hold=None,
     scenario=None,
-    executor=None,
     max_error_percent=None,
     max_p95_ms=None,
     max_p99_ms=None,
@@ -71,10 +65,16 @@ def perf(
     prometheus=None,
 ):
     """Load-test the API through Taurus; print progress, a summary and the SLO verdict; write build/perf/<time>/."""
+    with extra("perf"):
+        from prediris_ops.load.jmeter import default_cache_dir
+        from prediris_ops.load.keda import keda_watcher
+        from prediris_ops.load.run import BZT_SLO_FAILED, PerfOptions, breach_line, new_report_dir, plan_load, run_load_test
+        from prediris_ops.load.slo import SloOverrides
+        from prediris_ops.load.target import scale_rule, target_api
     options = PerfOptions(
         root=ROOT,
         profile=str(_setting(c, scenario, "scenario")),
-        executor=str(_setting(c, executor, "executor")),
+        executor="jmeter",
         target="",
         report_dir=Path(),
         concurrency=number(_setting(c, concurrency, "concurrency"), int, "concurrency"),

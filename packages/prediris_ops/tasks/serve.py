@@ -5,7 +5,7 @@ import sys
 
 from invoke.exceptions import Exit
 
-from prediris_ops.checks.smoke import first_key, run_checks
+from prediris_ops.checks.smoke import first_key, require_listening, run_checks
 from prediris_ops.core.apiconfig import api_settings
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.model import ensure_model
@@ -49,6 +49,7 @@ def smoke(c, url=None):
     Predictions send the first key of PREDIRIS_API_KEYS (the service's own variable) when it is set.
     """
     base = http_url(url) if url else api_settings(c.config).base_url
+    require_listening(base)
     checks = run_checks(base, api_key=first_key(os.environ.get("PREDIRIS_API_KEYS")))
     width = max(len(check.name) for check in checks)
     for check in checks:
