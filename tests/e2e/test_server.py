@@ -102,6 +102,22 @@ def invoke_up(model_dir, port, **popen):
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
+def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
+    port = free_port()
+    with invoke_up(tmp_path / "models", port) as up:
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health/ready", 120, process=up)
+            up.send_signal(signal.SIGTERM)
+            assert up.wait(30) == 0
+        finally:
+            if up.poll() is None:
+                up.kill()
+        output = up.stdout.read()
+    assert "training" in output and "serving on" in output
+    assert "invoke train" not in output, "no advice to run what the task is already doing"
+    assert sorted(path.name for path in (tmp_path / "models").iterdir()) == ["iris-knn.joblib", "iris-knn.json"]
+
+
 def test_sigterm_to_invoke_up_stops_the_server_and_leaves_no_orphan(model_dir):
     port = free_port()
     with invoke_up(model_dir, port) as up:
@@ -116,6 +132,7 @@ def test_sigterm_to_invoke_up_stops_the_server_and_leaves_no_orphan(model_dir):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
     assert "serving on" in output and "draining" in output
+    assert "training" not in output, "a verified model is reused"
 
 
 def test_invoke_up_on_a_busy_port_says_so_in_one_line_naming_the_option(model_dir):

@@ -29,36 +29,6 @@ def test_train_below_the_gate_fails_with_one_line(make_context, tmp_path):
     assert not (tmp_path / "iris-knn.joblib").exists()
 
 
-def test_up_trains_when_no_model_exists_then_runs_the_server(make_context, tmp_path, capsys):
-    command = shlex.join([sys.executable, "-m", "prediris_api"])
-    c = make_context(run={command: Result()}, model={"cv_folds": 2})
-    serve.up(c, model_dir=str(tmp_path), port=5055)
-    assert prediris_model.load(tmp_path).version
-    c.run.assert_called_once_with(
-        command,
-        warn=True,
-        hide=False,
-        env={"PREDIRIS_HOST": "127.0.0.1", "PREDIRIS_PORT": "5055", "PREDIRIS_MODEL_DIR": str(tmp_path)},
-        pty=False,
-    )
-    assert (
-        'curl -X POST -H "Content-Type: application/json" -d \'{"X": [5.1,3.5,1.4,0.2]}\' http://127.0.0.1:5055/predict'
-        in capsys.readouterr().out
-    )
-
-
-def test_up_reuses_a_verified_model(make_context, model_dir, capsys):
-    c = make_context(run={shlex.join([sys.executable, "-m", "prediris_api"]): Result()})
-    serve.up(c, model_dir=str(model_dir))
-    assert "training" not in capsys.readouterr().out
-
-
-def test_a_failing_server_stops_up_with_its_status(make_context, model_dir):
-    c = make_context(run={shlex.join([sys.executable, "-m", "prediris_api"]): Result(exited=1)})
-    with pytest.raises(Exit, match="failed with status 1"):
-        serve.up(c, model_dir=str(model_dir))
-
-
 def test_lint_runs_every_available_linter_as_an_argument_list(make_context):
     commands = {shlex.join(linter.argv(ROOT)): Result() for linter in LINTERS if linter.available()}
     c = make_context(run=commands)

@@ -29,7 +29,7 @@ def up(c, host=None, port=None, threads=None, model_dir=None):
     invoke's configuration (INVOKE_API_PORT, then invoke.yaml): `PREDIRIS_PORT=8000 invoke up` serves on 8000.
     The task becomes the server (exec): SIGTERM and Ctrl-C reach it directly and drain it, no orphan is left.
     """
-    from prediris_api.serving.server import ServeError, check_free  # noqa: PLC0415 - the service's packages, only when serving
+    from prediris_api.serving.server import ServeError, check_free
 
     settings = api_settings(c.config, host=host, port=port, threads=threads, model_dir=model_dir)
     try:
