@@ -45,7 +45,7 @@ ENGINE_PORT = 2375
 BASE_IMAGE = "debian:bookworm-slim"
 
 
-def sh(*argv: str) -> None:
+def step(*argv: str) -> None:
     """Run a setup command; stop the rehearsal with its message when it fails."""
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -57,13 +57,13 @@ def runner_user(clone: Path) -> pwd.struct_passwd:
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        sh("useradd", "--create-home", "--shell", "/bin/bash", "--groups", "docker", USER)
-    sh("usermod", "--append", "--groups", "docker", USER)
+        step("useradd", "--create-home", "--shell", "/bin/bash", "--groups", "docker", USER)
+    step("usermod", "--append", "--groups", "docker", USER)
     sudoers = Path(f"/etc/sudoers.d/{USER}")
     sudoers.write_text(f"{USER} ALL=(ALL) NOPASSWD:ALL\n")
     sudoers.chmod(0o440)
     # actions/checkout runs as the runner: the clone (and what pip -e wrote into it) is the user's.
-    sh("chown", "-R", f"{USER}:{USER}", str(clone))
+    step("chown", "-R", f"{USER}:{USER}", str(clone))
     # CI's Python may live under root's home (pyenv): the runner's Python is readable by the runner.
     for parent in Path(sys.executable).resolve().parents:
         mode = parent.stat().st_mode
@@ -80,22 +80,22 @@ def dind_engine(workdir: Path) -> Iterator[str]:
     nat = ["POSTROUTING", "--source", SUBNET, "!", "--destination", SUBNET, "--jump", "MASQUERADE"]
     forward_rules = [["FORWARD", "--source", SUBNET, "--jump", "ACCEPT"], ["FORWARD", "--destination", SUBNET, "--jump", "ACCEPT"]]
     with ExitStack() as undo:
-        sh("ip", "netns", "add", NETNS)
-        undo.callback(sh, "ip", "netns", "delete", NETNS)
-        sh("ip", "link", "add", JOB_LINK, "type", "veth", "peer", "name", "eth-dind", "netns", NETNS)
-        sh("ip", "addr", "add", f"{JOB_ADDRESS}/30", "dev", JOB_LINK)
-        sh("ip", "link", "set", JOB_LINK, "up")
+        step("ip", "netns", "add", NETNS)
+        undo.callback(step, "ip", "netns", "delete", NETNS)
+        step("ip", "link", "add", JOB_LINK, "type", "veth", "peer", "name", "eth-dind", "netns", NETNS)
+        step("ip", "addr", "add", f"{JOB_ADDRESS}/30", "dev", JOB_LINK)
+        step("ip", "link", "set", JOB_LINK, "up")
         for argv in (["ip", "addr", "add", f"{ENGINE_ADDRESS}/30", "dev", "eth-dind"], ["ip", "link", "set", "eth-dind", "up"],
                      ["ip", "link", "set", "lo", "up"], ["ip", "route", "add", "default", "via", JOB_ADDRESS]):  # fmt: skip
-            sh("ip", "netns", "exec", NETNS, *argv)
+            step("ip", "netns", "exec", NETNS, *argv)
         # The engine's builds reach the package registries through the job's machine, as dind's do
         # (forwarding stays on afterwards, as dockerd leaves it: another engine may rely on it).
         forward.write_text("1\n")
-        sh("iptables", "--table", "nat", "--append", *nat)
-        undo.callback(sh, "iptables", "--table", "nat", "--delete", *nat)
+        step("iptables", "--table", "nat", "--append", *nat)
+        undo.callback(step, "iptables", "--table", "nat", "--delete", *nat)
         for rule in forward_rules:
-            sh("iptables", "--insert", *rule)
-            undo.callback(sh, "iptables", "--delete", *rule)
+            step("iptables", "--insert", *rule)
+            undo.callback(step, "iptables", "--delete", *rule)
         data = workdir / "engine"
         undo.callback(shutil.rmtree, data, ignore_errors=True)
         args = ["--host", host, "--tls=false", "--data-root", str(data / "data"), "--exec-root", str(data / "exec"),
