@@ -39,6 +39,12 @@ def test_run_publishes_on_loopback_only_and_can_be_read_only():
     ]  # fmt: skip
 
 
+def test_run_publishes_on_the_engines_address_when_it_is_another_host():
+    # docker-in-docker: the engine's 127.0.0.1 is not ours; its ports are reached at its own address.
+    argv = docker.run_argv("docker", "img:e2e", name="c1", publish={8123: 5000}, address="10.213.0.2")
+    assert argv[argv.index("--publish") + 1] == "10.213.0.2:8123:5000"
+
+
 def test_stop_gives_the_grace_period_before_sigkill():
     assert docker.stop_argv("docker", "c1", 30) == ["docker", "stop", "--time", "30", "c1"]
 

@@ -46,6 +46,22 @@ def test_labels_name_the_revision_and_say_when_the_tree_was_modified(repo):
     assert dirty["OCI_SOURCE"] == "unknown"  # no docker.source and no `origin` remote
 
 
+@pytest.mark.parametrize(
+    ("origin", "source"),
+    [
+        ("https://gitlab-ci-token:glcbt-64_s3cr3t@gitlab.com/efrei/prediris.git", "https://gitlab.com/efrei/prediris.git"),
+        ("https://x-access-token:ghs_s3cr3t@github.com:443/efrei/prediris", "https://github.com:443/efrei/prediris"),
+        ("https://build@dev.azure.com/efrei/prediris/_git/prediris", "https://dev.azure.com/efrei/prediris/_git/prediris"),
+        ("git@github.com:efrei/prediris.git", "git@github.com:efrei/prediris.git"),  # scp-like: a user name, no secret
+    ],
+)
+def test_the_source_label_never_carries_the_clone_urls_credentials(repo, origin, source):
+    # GitLab clones with https://gitlab-ci-token:<CI_JOB_TOKEN>@…: the token must not land in the image's labels.
+    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", origin], check=True)
+    assert image.label_args(repo)["OCI_SOURCE"] == source
+    assert image.label_args(repo, origin)["OCI_SOURCE"] == source
+
+
 def test_training_args_come_from_the_model_section():
     model = {"seed": 7, "test_size": 0.3, "cv_folds": 4, "min_accuracy": 0.8}
     assert image.training_args(model) == {"MODEL_SEED": "7", "MODEL_TEST_SIZE": "0.3", "MODEL_CV_FOLDS": "4", "MODEL_MIN_ACCURACY": "0.8"}

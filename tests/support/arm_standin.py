@@ -167,7 +167,7 @@ def _merge_patch(target: dict, patch: dict) -> dict:
 
 
 @functools.cache  # one key pair per process: RSA key generation is the slow part of starting a stand-in
-def _self_signed(common_name: str) -> tuple[bytes, rsa.RSAPrivateKey]:
+def _self_signed(common_name: str, address: str = "127.0.0.1") -> tuple[bytes, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
@@ -180,7 +180,7 @@ def _self_signed(common_name: str) -> tuple[bytes, rsa.RSAPrivateKey]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(address))]), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .add_extension(ski, False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
@@ -192,8 +192,9 @@ def _self_signed(common_name: str) -> tuple[bytes, rsa.RSAPrivateKey]:
 class ArmStandIn:
     """The stand-in server; use it as a context manager (see the module docstring)."""
 
-    def __init__(self, *, tls: bool = True, subscriptions: Iterable[str] = (SUBSCRIPTION,), tenant: str = TENANT):
+    def __init__(self, *, tls: bool = True, subscriptions: Iterable[str] = (SUBSCRIPTION,), tenant: str = TENANT, host: str = "127.0.0.1"):
         self.tls = tls
+        self.host = host  # where it listens: another address when a Docker engine on another host must reach it
         self.subscriptions = {s.lower() for s in subscriptions}
         self.tenant = tenant
         self.requests: list[Request] = []
@@ -218,7 +219,7 @@ class ArmStandIn:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._tmp = tempfile.TemporaryDirectory(prefix="arm-standin-")
-        cert_pem, self._key = _self_signed("prediris ARM stand-in")
+        cert_pem, self._key = _self_signed("prediris ARM stand-in", host)
         self.ca_path = str(Path(self._tmp.name) / "standin-ca.pem")
         Path(self.ca_path).write_bytes(cert_pem)
         # The registry token signer: docker-registry trusts this certificate (rootcertbundle).
@@ -238,13 +239,13 @@ class ArmStandIn:
         self.stop()
 
     def start(self) -> None:
-        """Listen on a free port of 127.0.0.1 and serve in a background thread."""
+        """Listen on a free port of `host` (127.0.0.1) and serve in a background thread."""
         standin = self
 
         class Handler(_Handler):
             arm = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.daemon_threads = True
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

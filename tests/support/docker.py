@@ -87,13 +87,15 @@ def container_name(prefix: str) -> str:
 
 @contextmanager
 def running_container(engine_: DockerEngine, image_ref: str, prefix: str, *, read_only: bool = True, env=None, options=()):
-    """Run the image detached with port 5000 published on a free 127.0.0.1 port, wait for `healthy`,
-    yield (container name, base URL), then remove the container whatever happened.
+    """Run the image detached with port 5000 published on a free port of the engine's address (127.0.0.1
+    for a local engine; the engine's host under docker-in-docker), wait for `healthy`, yield
+    (container name, base URL), then remove the container whatever happened.
 
     By default the root filesystem is read-only with a tmpfs on /tmp, as production should run it.
     """
     name = container_name(prefix)
     port = free_port()
+    address = engine.engine_address()
     argv = docker.run_argv(
         engine_.docker,
         image_ref,
@@ -103,6 +105,7 @@ def running_container(engine_: DockerEngine, image_ref: str, prefix: str, *, rea
         read_only=read_only,
         tmpfs=["/tmp"] if read_only else [],
         options=options,
+        address=address,
     )
     docker.remove_container(engine_.docker, name)
     try:
@@ -112,6 +115,6 @@ def running_container(engine_: DockerEngine, image_ref: str, prefix: str, *, rea
             docker.wait_healthy(engine_.docker, name)
         except OpsError as error:
             raise AssertionError(str(error)) from None
-        yield name, f"http://127.0.0.1:{port}"
+        yield name, f"http://{address}:{port}"
     finally:
         docker.remove_container(engine_.docker, name)

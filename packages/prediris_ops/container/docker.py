@@ -173,11 +173,13 @@ def run_argv(
     tmpfs: Sequence[str] = (),
     options: Sequence[str] = (),
     command: Sequence[str] = (),
+    address: str = "127.0.0.1",
 ) -> list[str]:
-    """Return `docker run --detach` for `image`; `publish` maps host ports on 127.0.0.1 to container ports."""
+    """Return `docker run --detach` for `image`; `publish` maps host ports to container ports, on the
+    engine's `address` (127.0.0.1 for a local engine, never all interfaces)."""
     argv = [docker, "run", "--detach", "--name", name]
     for host_port, container_port in (publish or {}).items():
-        argv += ["--publish", f"127.0.0.1:{host_port}:{container_port}"]
+        argv += ["--publish", f"{address}:{host_port}:{container_port}"]
     for key, value in (env or {}).items():
         argv += ["--env", f"{key}={value}"]
     if read_only:

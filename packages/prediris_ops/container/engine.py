@@ -8,16 +8,19 @@ under the official name. The root filesystem tarball is cached (~/.cache/prediri
 the same machine, but everything works from an empty cache.
 """
 
+import ipaddress
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.processes import stop
@@ -92,6 +95,30 @@ def server_version(docker: str, timeout: float = 20.0) -> str | None:
         return None
     version = result.stdout.strip()
     return version if result.returncode == 0 and version and "<no value>" not in version else None
+
+
+def engine_address(environ: Mapping[str, str] = os.environ) -> str:
+    """Return where the engine's published ports are reached: 127.0.0.1 for a local engine, else the IP
+    of `DOCKER_HOST`'s host (GitLab's docker-in-docker: the engine is another host, its 127.0.0.1 is not ours)."""
+    url = urlsplit(environ.get("DOCKER_HOST", ""))
+    if url.scheme != "tcp" or not url.hostname:
+        return "127.0.0.1"
+    try:
+        address = socket.gethostbyname(url.hostname)
+    except OSError as error:
+        raise OpsError(f"DOCKER_HOST names {url.hostname}, which does not resolve ({error})", code=2) from None
+    return "127.0.0.1" if ipaddress.ip_address(address).is_loopback else address
+
+
+def job_address(environ: Mapping[str, str] = os.environ) -> str:
+    """Return this machine's address as the engine sees it, where a server the engine must reach (a
+    registry, its token endpoint) listens: 127.0.0.1 for a local engine, else our end of the route to it."""
+    engine_host = engine_address(environ)
+    if engine_host == "127.0.0.1":
+        return engine_host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((engine_host, 9))  # UDP connect sends nothing: it only picks the route and our address
+        return probe.getsockname()[0]
 
 
 def can_start_engine() -> str | None:

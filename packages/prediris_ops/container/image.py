@@ -16,6 +16,7 @@ from pathlib import Path
 import prediris_model
 from prediris_model import ModelError
 from prediris_ops.container.lock import read_lock
+from prediris_ops.container.provenance import without_credentials
 from prediris_ops.core.errors import OpsError
 
 # The libraries whose versions decide the bytes of the pickled model.
@@ -47,7 +48,7 @@ def label_args(root: Path, source: str | None = None, now: datetime | None = Non
     except metadata.PackageNotFoundError:
         version = "unknown"
     return {
-        "OCI_SOURCE": source or git(root, "remote", "get-url", "origin") or "unknown",
+        "OCI_SOURCE": without_credentials(source or git(root, "remote", "get-url", "origin") or "unknown"),
         "OCI_REVISION": revision,
         "OCI_VERSION": version,
         "OCI_CREATED": (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z"),

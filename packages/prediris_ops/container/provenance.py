@@ -11,12 +11,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from prediris_ops.core.errors import OpsError
 from prediris_ops.core.processes import run
 
 # The tests of the built image (marked `image`) use the image this variable names instead of building one.
 TESTED_IMAGE_ENV = "PREDIRIS_TEST_IMAGE"
+
+
+def without_credentials(url: str) -> str:
+    """Return `url` without its user and password: a CI clone URL carries a job token
+    (`https://gitlab-ci-token:<CI_JOB_TOKEN>@gitlab.com/…`), which must never be written into an image or a record.
+    An scp-like git address (`git@host:path`) names a user, no secret, and is kept."""
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def ci_run(environ: Mapping[str, str] = os.environ) -> dict[str, str] | None:
