@@ -25,7 +25,7 @@ def test_the_first_command_makes_a_venv_with_the_light_install_and_serves_the_se
     # tests/e2e/test_first_command.py runs the first line as written.
     assert first_commands() == [
         'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[ops]" && invoke up',
-        'pip install -e ".[dev]" && invoke test',
+        'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev]" && invoke test',
     ]
 
 

@@ -113,7 +113,7 @@ def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
             if up.poll() is None:
                 up.kill()
         output = up.stdout.read()
-    assert "training" in output and "serving on" in output
+    assert "training" in output and "serving iris-knn on" in output
     assert "invoke train" not in output, "no advice to run what the task is already doing"
     assert sorted(path.name for path in (tmp_path / "models").iterdir()) == ["iris-knn.joblib", "iris-knn.json"]
 
@@ -131,7 +131,7 @@ def test_sigterm_to_invoke_up_stops_the_server_and_leaves_no_orphan(model_dir):
         output = up.stdout.read()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
-    assert "serving on" in output and "draining" in output
+    assert "serving iris-knn on" in output and "draining" in output
     assert "training" not in output, "a verified model is reused"
 
 

@@ -27,7 +27,7 @@ from prediris_api.service import EXTENSION
 from prediris_api.serving import metrics_port
 from prediris_api.serving.drain import Drain, on_drain_signal
 from prediris_api.settings import Settings, SettingsError
-from prediris_model import ModelError
+from prediris_model import MODEL_NAME, ModelError
 
 log = logging.getLogger("prediris")
 # Connections the kernel queues before granian accepts them.
@@ -120,12 +120,13 @@ def serve(settings: Settings, build: Callable[[Settings], Flask] = lambda settin
         drain.take_over_signals()
         base = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
         log.info(
-            "serving on %s (one worker, %d threads, %s); try: %s",
+            "serving %s on %s (one worker, %d threads, %s); Ctrl-C or SIGTERM stops it",
+            MODEL_NAME,
             base,
             settings.threads,
             f"shedding past {settings.max_in_flight} requests" if settings.max_in_flight else "no shedding",
-            f"""curl -X POST -H "Content-Type: application/json" -d '{{"X": [5.1,3.5,1.4,0.2]}}' {base}/predict""",
         )
+        log.info("try: %s", f"""curl -X POST -H "Content-Type: application/json" -d '{{"X": [5.1,3.5,1.4,0.2]}}' {base}/predict""")
 
     server.on_startup(started)
     try:
