@@ -146,6 +146,7 @@ def test_random_methods_and_paths_do_not_grow_the_metrics(model_dir):
     app, metrics = build(model_dir, True, access_log=True)
     client = app.test_client()
     client.get("/nowhere")
+    client.open("/nowhere", method="BREW")
     client.open("/predict", method="BREW")  # the first of each kind creates its series once
     before = series_count(metrics)
     rng = random.Random(7)
