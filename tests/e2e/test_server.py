@@ -102,9 +102,9 @@ def invoke_up(model_dir, port, **popen):
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
-def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
-    port = free_port()
-    with invoke_up(tmp_path / "models", port) as up:
+def serve_then_sigterm(model_dir, port: int) -> str:
+    """Run `invoke up` until it answers ready, send it SIGTERM, check it exits 0; return what it printed."""
+    with invoke_up(model_dir, port) as up:
         try:
             wait_http(f"http://127.0.0.1:{port}/health/ready", 120, process=up)
             up.send_signal(signal.SIGTERM)
@@ -112,7 +112,11 @@ def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
         finally:
             if up.poll() is None:
                 up.kill()
-        output = up.stdout.read()
+        return up.stdout.read()
+
+
+def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
+    output = serve_then_sigterm(tmp_path / "models", free_port())
     assert "training" in output and "serving iris-knn on" in output
     assert "invoke train" not in output, "no advice to run what the task is already doing"
     assert sorted(path.name for path in (tmp_path / "models").iterdir()) == ["iris-knn.joblib", "iris-knn.json"]
@@ -120,15 +124,7 @@ def test_invoke_up_trains_when_no_model_exists_then_serves(tmp_path):
 
 def test_sigterm_to_invoke_up_stops_the_server_and_leaves_no_orphan(model_dir):
     port = free_port()
-    with invoke_up(model_dir, port) as up:
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health/ready", 60, process=up)
-            up.send_signal(signal.SIGTERM)
-            assert up.wait(30) == 0
-        finally:
-            if up.poll() is None:
-                up.kill()
-        output = up.stdout.read()
+    output = serve_then_sigterm(model_dir, port)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
     assert "serving iris-knn on" in output and "draining" in output
