@@ -73,7 +73,8 @@ def test_the_metrics_port_closes_a_half_sent_request_answers_404_elsewhere_and_n
             assert half.recv(65536) == b"", "the half-sent request was answered instead of closed"
         with pytest.raises(urllib.error.HTTPError) as other:
             urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/anything", timeout=10)
-        assert other.value.code == 404
+        with other.value as refused:
+            assert refused.code == 404
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
             assert "python" not in response.headers.get("Server", "").lower()
             assert "Python" not in str(response.headers)
