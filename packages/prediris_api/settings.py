@@ -23,10 +23,10 @@ def setting(default: Any, doc: str, **options: Any) -> Any:
 class Settings:
     host: str = setting("127.0.0.1", "Interface to listen on (the image sets 0.0.0.0).")
     port: int = setting(5000, "TCP port; PREDIRIS_PORT wins over PORT (what Azure Container Apps and Cloud Run set).")
-    # Python threads that run requests (granian's blocking threads). Every thread competes for the GIL: 16
-    # serve 100 clients with more requests per CPU-second and a shorter tail than 32 or 160 (docs/performance.md),
-    # and stay above the scale rule's 10 requests per replica, so the in-flight gauge can ask for more replicas.
-    threads: int = setting(16, "Python threads that run requests (granian's blocking threads); more wait in granian's queue.")
+    # Python threads that run requests (granian's blocking threads). Every thread competes for the GIL: 4
+    # serve 100 clients with more requests per second and a 5x shorter p99 than 16 (docs/performance.md).
+    # The in-flight gauge counts at most this many: Kubernetes sets it above KEDA's threshold.
+    threads: int = setting(4, "Python threads that run requests (granian's blocking threads); more wait in granian's queue.")
     # Open connections one replica holds (granian's backpressure): above any load we test (2,000).
     connection_limit: int = setting(4096, "Open connections the replica holds; beyond it new connections wait in the listen backlog.")
     model_dir: str = setting("models", "Folder holding iris-knn.joblib and its card iris-knn.json.")

@@ -31,9 +31,9 @@ def test_the_probes_and_the_scrape_are_never_shed(serving):
 
 
 def test_the_in_flight_gauge_equals_the_requests_the_clients_have_in_flight(serving):
-    with serving() as running:
+    with serving(threads=16) as running:
         assert running.metric("prediris_http_requests_in_flight") == 0
-        running.hold(12)  # fewer than the threads (16): every one of them runs
+        running.hold(12)  # fewer than the threads: every one of them runs
         assert running.metric("prediris_http_requests_in_flight") == 12
         running.open_gate()
 
