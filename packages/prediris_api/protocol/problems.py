@@ -129,9 +129,14 @@ class Problem(Exception):
         return body
 
 
+def problem_json(problem: Problem, instance: str | None = None) -> bytes:
+    """Render a Problem as its application/problem+json body (Flask's handler and the WSGI layer share it)."""
+    return json.dumps(problem.to_dict(instance)).encode()
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     """Render a Problem as a Flask response."""
-    response = Response(json.dumps(problem.to_dict(instance)), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
+    response = Response(problem_json(problem, instance), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response

@@ -4,6 +4,7 @@ Errors here answer `{"error": "..."}` as the protocol specifies, not problem+jso
 problem handler renders them with `error_response` (see app.py).
 """
 
+import json
 from importlib import metadata
 
 from flask import Blueprint, Response, jsonify, request
@@ -27,10 +28,15 @@ def server_version() -> str:
         return "unknown"
 
 
+def error_body(problem: Problem) -> bytes:
+    """The protocol's error body, `{"error": detail}` as Flask's jsonify writes it (the Flask handler and the WSGI
+    layer share it)."""
+    return json.dumps({"error": problem.detail}, separators=(",", ":")).encode() + b"\n"
+
+
 def error_response(problem: Problem) -> Response:
     """Answer a problem the protocol's way: `{"error": detail}`, with the problem's status and headers."""
-    response = jsonify(error=problem.detail)
-    response.status_code = problem.status
+    response = Response(error_body(problem), status=problem.status, mimetype="application/json")
     response.headers.update(problem.headers)
     return response
 

@@ -18,7 +18,6 @@ same behaviour. For each request it:
 """
 
 import io
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -31,7 +30,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
 from prediris_api import auth
-from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem
+from prediris_api.protocol.problems import PROBLEM_MEDIA_TYPE, Problem, problem_json
+from prediris_api.routes.v2 import error_body
 from prediris_api.service import EXTENSION, Service
 from prediris_api.serving import accesslog
 from prediris_metrics.metrics import KNOWN_METHODS, OTHER_METHOD, UNMATCHED_ROUTE, PredirisMetrics
@@ -200,9 +200,9 @@ class ServiceLayer:
         """Answer `problem` as the route's protocol wants it: `{"error"}` on V2 routes, else problem+json."""
         self.on_problem(problem)
         if path.startswith("/v2/") or path == "/v2":
-            body, media_type = _v2_error(problem), _JSON
+            body, media_type = error_body(problem), _JSON
         else:
-            body, media_type = _problem_json(problem, path), PROBLEM_MEDIA_TYPE
+            body, media_type = problem_json(problem, path), PROBLEM_MEDIA_TYPE
         status = f"{problem.status} {problem.type.title}"
         headers = [("Content-Type", media_type), *problem.headers.items()]
         return self._reply(method, route, path, started, environ, start_response, status, headers, body)
@@ -268,14 +268,6 @@ def _discard(stream: Any, length: int) -> None:
         if not chunk:
             return
         left -= len(chunk)
-
-
-def _problem_json(problem: Problem, path: str) -> bytes:
-    return json.dumps(problem.to_dict(path)).encode()
-
-
-def _v2_error(problem: Problem) -> bytes:
-    return json.dumps({"error": problem.detail}, separators=(",", ":")).encode()
 
 
 def metrics_app(metrics: PredirisMetrics) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
