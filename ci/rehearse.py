@@ -30,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 
 from prediris_ops.container import docker, engine
@@ -43,6 +44,7 @@ JOB_LINK = f"dind{os.getpid()}"  # the job's end of the link (an interface name:
 SUBNET, JOB_ADDRESS, ENGINE_ADDRESS = "10.213.0.0/30", "10.213.0.1", "10.213.0.2"
 ENGINE_PORT = 2375
 BASE_IMAGE = "debian:bookworm-slim"
+START_ATTEMPTS, START_TIMEOUT = 2, 60.0
 
 
 def step(*argv: str) -> None:
@@ -96,21 +98,43 @@ def dind_engine(workdir: Path) -> Iterator[str]:
         for rule in forward_rules:
             step("iptables", "--insert", *rule)
             undo.callback(step, "iptables", "--delete", *rule)
-        data = workdir / "engine"
-        undo.callback(shutil.rmtree, data, ignore_errors=True)
-        args = ["--host", host, "--tls=false", "--data-root", str(data / "data"), "--exec-root", str(data / "exec"),
-                "--pidfile", str(data / "docker.pid"), "--insecure-registry", SUBNET]  # fmt: skip
         os.environ["DOCKER_HOST"] = host
         client = docker.resolve_client(os.environ.get("INVOKE_DOCKER_EXECUTABLE", "docker"))
-        log = workdir / "dockerd.log"
-        try:
-            started = engine.start_engine(client, log, dockerd_args=args, wrapper=["nsenter", f"--net=/run/netns/{NETNS}"])
-        except OpsError as error:
-            raise SystemExit(f"rehearse: {error}: {' | '.join(log.read_text(errors='replace').splitlines()[-3:])}") from None
+        started = start_dind_engine(client, host, workdir, undo)
         undo.callback(engine.stop_engine, started)
         print(f"rehearse: dockerd {started.server_version} in network namespace {NETNS}, DOCKER_HOST={host}", flush=True)
         print(f"rehearse: {BASE_IMAGE} {engine.ensure_base_image(client, BASE_IMAGE)}", flush=True)
         yield host
+
+
+def show_stuck_engine(attempt: int, log: Path, exec_root: Path) -> None:
+    """Print what a stuck engine start looks like: its containerd socket, its processes, its last own lines."""
+    socket = exec_root / "containerd" / "containerd.sock"
+    processes = subprocess.run(["ps", "-eo", "pid,stat,wchan:24,etime,args"], capture_output=True, text=True, check=False).stdout
+    ours = [line for line in processes.splitlines() if str(exec_root) in line]
+    own_lines = [line for line in log.read_text(errors="replace").splitlines() if "module=grpc" not in line]
+    state = f"containerd socket {'present' if socket.exists() else 'absent'}; its processes:"
+    print("\n".join([f"rehearse: attempt {attempt} is stuck; {state}", *ours, *own_lines[-12:]]), flush=True)
+
+
+def start_dind_engine(client: str, host: str, workdir: Path, undo: ExitStack) -> engine.Engine:
+    """Start dockerd in the namespace. A start that hangs is shown (with its processes), stopped and tried
+    once more in a fresh data root: the first dockerd on a fresh CI machine has once hung on containerd."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        data = workdir / f"engine-{attempt}"
+        undo.callback(shutil.rmtree, data, ignore_errors=True)
+        log = workdir / f"dockerd-{attempt}.log"
+        args = ["--host", host, "--tls=false", "--data-root", str(data / "data"), "--exec-root", str(data / "exec"),
+                "--pidfile", str(data / "docker.pid"), "--insecure-registry", SUBNET]  # fmt: skip
+        wrapper = ["nsenter", f"--net=/run/netns/{NETNS}"]
+        try:
+            return engine.start_engine(client, log, START_TIMEOUT, args, wrapper, partial(show_stuck_engine, attempt, log, data / "exec"))
+        except OpsError as error:
+            print(f"rehearse: attempt {attempt} of {START_ATTEMPTS}: {error}", flush=True)
+            # What a dockerd stopped mid-start leaves: its containerd, and its data root mounted on itself.
+            subprocess.run(["pkill", "--signal", "KILL", "--full", str(data / "exec")], check=False)
+            subprocess.run(["umount", "--lazy", str(data / "data")], capture_output=True, check=False)
+    raise SystemExit(f"rehearse: no Docker engine after {START_ATTEMPTS} attempts (see above)")
 
 
 def run_as_runner(command: Sequence[str], user: pwd.struct_passwd, docker_host: str) -> int:
@@ -140,7 +164,10 @@ def main(command: Sequence[str]) -> int:
     if not command:
         raise SystemExit("usage: python3 ci/rehearse.py COMMAND... (e.g. invoke test)")
     user = runner_user(ROOT)
-    with tempfile.TemporaryDirectory(prefix="prediris-rehearse-", dir="/var/tmp") as workdir, dind_engine(Path(workdir)) as host:
+    with (
+        tempfile.TemporaryDirectory(prefix="prediris-rehearse-", dir="/var/tmp", ignore_cleanup_errors=True) as workdir,
+        dind_engine(Path(workdir)) as host,
+    ):
         return run_as_runner(command, user, host)
 
 

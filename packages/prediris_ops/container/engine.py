@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,12 +131,18 @@ def can_start_engine() -> str | None:
 
 
 def start_engine(
-    docker: str, log_path: Path, timeout: float = 90.0, dockerd_args: Sequence[str] = (), wrapper: Sequence[str] = ()
+    docker: str,
+    log_path: Path,
+    timeout: float = 90.0,
+    dockerd_args: Sequence[str] = (),
+    wrapper: Sequence[str] = (),
+    on_timeout: Callable[[], None] | None = None,
 ) -> Engine:
     """Start dockerd in the background and wait until `docker info` answers.
 
     `dockerd_args` are added to its command line; `wrapper` runs it under another command (the tests
-    use `unshare --net` so that a second engine cannot touch the host's docker0 bridge).
+    use `unshare --net` so that a second engine cannot touch the host's docker0 bridge); `on_timeout` is
+    called when it does not answer in time, before it is stopped (to look at what it was stuck on).
     """
     reason = can_start_engine()
     if reason:
@@ -155,6 +161,8 @@ def start_engine(
         if version:
             return Engine(docker, version, process, log_path)
         time.sleep(0.5)
+    if on_timeout is not None:
+        on_timeout()
     stop_engine(Engine(docker, "", process, log_path))
     raise OpsError(f"dockerd did not answer `docker info` within {timeout:.0f} s; see {log_path}", code=1)
 
