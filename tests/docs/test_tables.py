@@ -87,6 +87,15 @@ def test_a_bench_variant_is_shown_with_its_ratios_against_the_targets(tmp_path):
     assert "| `p99_vs_constant` | 1.2 | `<= 6.0` | ok |" in table
 
 
+def test_the_drift_counting_microbenchmark_is_shown_with_its_share_of_a_request(tmp_path):
+    document = json.loads((DOCS / "data" / "bench.json").read_text())
+    document["drift_counting"] = {"one_row_request_us": 0.6, "hundred_row_request_us": 5.1, "share_of_request_cpu": 0.008}
+    (tmp_path / "bench.json").write_text(json.dumps(document))
+    table = tables.bench_table(tmp_path / "bench.json")
+    assert "| `one_row_request_us` | 0.6 |" in table
+    assert "| `share_of_request_cpu` | 0.008 |" in table
+
+
 def test_an_unreadable_bench_file_says_how_to_provide_one(tmp_path):
     with pytest.raises(DocsError, match="copy build/bench/latest.json there"):
         tables.bench_table(tmp_path / "bench.json")
@@ -102,7 +111,7 @@ def test_a_marker_is_replaced_by_its_table_and_other_text_is_kept():
 
 
 def test_an_unknown_marker_fails_naming_the_page_and_the_known_markers():
-    with pytest.raises(DocsError, match=r"api.md: unknown marker <!-- generated: problem -->; use one of bench, layout, problems"):
+    with pytest.raises(DocsError, match=r"api.md: unknown marker <!-- generated: problem -->; use one of bench, drift-cost, layout, problems"):
         expand("<!-- generated: problem -->\n", DOCS, "api.md")
 
 

@@ -13,6 +13,7 @@ from prediris_ops.load.bench import (
     Report,
     format_table,
     medians,
+    paired_cpu_ratio,
     parse_wrk,
     ratios,
     subjects_of,
@@ -150,6 +151,19 @@ def test_rounds_merge_into_the_median_of_each_figure_and_the_sum_of_errors():
     (merged,) = medians(rounds)
     assert (merged.requests_per_s, merged.p99_ms, merged.p50_ms) == (3000.0, 50.0, 20.0)
     assert (merged.socket_errors, merged.timeouts, merged.errors) == (2, 2, 2)
+
+
+def test_an_ab_pair_is_compared_round_by_round_so_a_busier_round_cancels_out():
+    def loaded(subject, per_cpu_s):
+        return Point(subject=subject, connections=100, rows_per_request=1, duration_s=10, requests_per_cpu_s=per_cpu_s)
+
+    rounds = [
+        [loaded("prediris", 10_000.0), loaded("prediris[x=1]", 9_000.0)],
+        [loaded("prediris", 5_000.0), loaded("prediris[x=1]", 4_750.0)],  # a busy round: both slower
+        [loaded("prediris[x=1]", 9_200.0), loaded("prediris", 10_000.0)],
+    ]
+    assert paired_cpu_ratio(rounds, "prediris[x=1]") == 0.92  # the median of 0.9, 0.95, 0.92
+    assert paired_cpu_ratio(rounds, "prediris[y=2]") is None
 
 
 def test_variants_are_prediris_with_other_settings():

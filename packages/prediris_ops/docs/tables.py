@@ -177,11 +177,19 @@ def bench_table(bench_json: Path) -> str:
         f"Measured {document['started_at']} on {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
         f"load average {', '.join(map(str, machine['load_average']))}; {document['config']['duration']:g} s per point.",
         _table(tuple(title for title, _, _ in shown), points),
-        _ratios_table(document["ratios"]),
     ]
+    if document["ratios"]:  # none in a run without the references (`--only prediris`, an A/B run)
+        parts.append(_ratios_table(document["ratios"]))
     for name, computed in document.get("variants", {}).items():
         parts.append(f"A/B variant `{name}`, measured in the same run:")
         parts.append(_ratios_table(computed))
+    drift = document.get("drift_counting")
+    if drift:
+        parts.append(
+            "Drift counting, per-row microbenchmark in the same run (`share_of_request_cpu`: the one-row cost "
+            "over prediris's CPU time per loaded request):"
+        )
+        parts.append(_table(("measure", "value"), [(f"`{name}`", value) for name, value in drift.items()]))
     memory = document.get("memory")
     if memory:
         before, after = memory["rss_before_mb"], memory["rss_after_mb"]
@@ -197,4 +205,5 @@ def generators(docs_dir: Path) -> dict[str, Callable[[], str]]:
         "tasks": tasks_table,
         "layout": layout_table,
         "bench": lambda: bench_table(docs_dir / "data" / "bench.json"),
+        "drift-cost": lambda: bench_table(docs_dir / "data" / "drift-ab.json"),
     }

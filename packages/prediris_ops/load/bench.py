@@ -38,6 +38,7 @@ from prediris_ops.core.errors import OpsError, OptionError
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import process_usage
+from prediris_ops.load.drift_cost import drift_counting_us
 
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
 # The issue's targets, as (ratio name, comparison, bound).
@@ -121,6 +122,9 @@ class Report:
     memory: dict
     # A/B: each variant's ratios, computed exactly as prediris's.
     variants: dict = field(default_factory=dict)
+    # The drift counting's per-request cost from the microbenchmark, and as a share of prediris's CPU
+    # time per request at the loaded point (what the A/B run drift_metrics=false measures end to end).
+    drift_counting: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "points": [asdict(point) | {"errors": point.errors} for point in self.points]}
@@ -352,6 +356,28 @@ def medians(rounds: list[list[Point]]) -> list[Point]:
     return result
 
 
+def paired_cpu_ratio(rounds: list[list[Point]], variant_name: str) -> float | None:
+    """The variant's requests per CPU-second over prediris's at the loaded point: the median of the
+    per-round ratios, so that what changed between rounds (the machine's load) cancels out."""
+    per_round = []
+    for points in rounds:
+        loaded = max(point.connections for point in points)
+        by = {point.subject: point for point in points if point.connections == loaded and point.rows_per_request == 1}
+        base, other = by.get("prediris"), by.get(variant_name)
+        if base and other and base.requests_per_cpu_s:
+            per_round.append(other.requests_per_cpu_s / base.requests_per_cpu_s)
+    return round(statistics.median(per_round), 3) if per_round else None
+
+
+def drift_counting(config: BenchConfig, points: list[Point]) -> dict:
+    """The per-row microbenchmark, and its one-row cost over prediris's CPU time per loaded request."""
+    figures: dict = drift_counting_us(Path(config.model_dir), SEED_ROW)
+    loaded = max((p for p in points if p.subject == "prediris" and p.rows_per_request == 1), key=lambda p: p.connections, default=None)
+    if loaded and loaded.requests_per_cpu_s:
+        figures["share_of_request_cpu"] = round(figures["one_row_request_us"] * loaded.requests_per_cpu_s / 1e6, 4)
+    return figures
+
+
 def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> Report:
     """Measure every server at `connections` and at 1 connection (and prediris's 100-row batches),
     in `rounds` alternating rounds."""
@@ -370,14 +396,16 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> R
         rss_start = {name: process_rss_mb(process.pid) for name, (_, process) in servers.items()}
         for number in range(1, max(1, config.rounds) + 1):
             points: list[Point] = []
-            for subject in subjects:
+            # Every other round in the reverse order: no server is always measured first or right after
+            # another one (an A/B pair would otherwise carry the order as a difference).
+            for subject in subjects if number % 2 else subjects[::-1]:
                 base, process = servers[subject.name]
                 progress(f"bench: {subject.name} ({subject.description})" + (f", round {number}" if config.rounds > 1 else ""))
                 for connections in dict.fromkeys((config.connections, 1)):
                     point = measure(config, subject.name, base, process, connections, single, 1)
                     progress(f"  {connections:>4} connections: {describe(point)}")
                     points.append(point)
-                if subject.name == "prediris":
+                if subject.name.startswith("prediris"):  # a variant serves the same load as prediris
                     point = measure(config, subject.name, base, process, config.connections, batch, 100)
                     progress(
                         f"  {config.connections:>4} connections, 100-row batches: {point.rows_per_s:>9.1f} rows/s  errors {point.errors}"
@@ -388,6 +416,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> R
             base, process = servers["prediris"]
             memory = _memory_check(config, base, process, single, rss_start["prediris"], progress)
     points = medians(rounds)
+    drift = drift_counting(config, points) if "prediris" in servers else {}
     report = Report(
         started_at=started.isoformat(timespec="seconds"),
         machine=machine(),
@@ -395,7 +424,8 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = print) -> R
         points=points,
         ratios=ratios(points),
         memory=memory,
-        variants={name: ratios(points, name) for name in config.variants},
+        variants={name: ratios(points, name) | {"req_per_cpu_s_vs_prediris": paired_cpu_ratio(rounds, name)} for name in config.variants},
+        drift_counting=drift,
     )
     document = report.to_dict() | {"verdicts": verdicts(report.ratios)}
     (work / "bench.json").write_text(json.dumps(document, indent=2) + "\n")
@@ -467,6 +497,8 @@ def format_table(report: Report) -> str:
         lines.append(f"targets met: {sum(marks.values())} of {len(TARGETS)}")
     for name, computed in report.variants.items():
         lines.append(f"{name}: " + ", ".join(f"{key} {value}" for key, value in computed.items()))
+    if report.drift_counting:
+        lines.append("drift counting (microbenchmark): " + ", ".join(f"{key} {value}" for key, value in report.drift_counting.items()))
     if report.memory:
         memory = report.memory
         lines.append(f"{'memory':<24}{memory['rss_before_mb']:>9} MiB -> {memory['rss_after_mb']} MiB after {memory['requests']} requests")
