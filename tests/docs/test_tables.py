@@ -111,7 +111,9 @@ def test_a_marker_is_replaced_by_its_table_and_other_text_is_kept():
 
 
 def test_an_unknown_marker_fails_naming_the_page_and_the_known_markers():
-    with pytest.raises(DocsError, match=r"api.md: unknown marker <!-- generated: problem -->; use one of bench, drift-cost, layout, problems"):
+    with pytest.raises(
+        DocsError, match=r"api.md: unknown marker <!-- generated: problem -->; use one of bench, drift-cost, layout, problems"
+    ):
         expand("<!-- generated: problem -->\n", DOCS, "api.md")
 
 
