@@ -25,6 +25,9 @@ class Service:
     metrics: PredirisMetrics
     # Set when the replica starts draining (SIGTERM, serving/drain.py): readiness answers 503 from then on.
     draining: threading.Event = field(default_factory=threading.Event)
+    # The requests waiting for a thread before they reach the app: the server's count (granian's queue,
+    # serving/waiting.py), added to the requests executing in the in-flight gauge; none under a test client.
+    waiting: Callable[[], int] = lambda: 0
 
     @property
     def ready(self) -> bool:

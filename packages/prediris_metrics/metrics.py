@@ -52,7 +52,7 @@ class PredirisMetrics:
         # Its value comes from the WSGI layer (prediris_api/serving/layer.py), which sets the function.
         self.in_flight = Gauge(
             "prediris_http_requests_in_flight",
-            "Requests running in the replica right now (the scrape of /metrics excluded): what Azure's and KEDA's rules scale on.",
+            "Requests the replica is executing or has waiting for a thread (the scrape of /metrics excluded): what KEDA's rule scales on.",
             registry=registry,
         )
         self.predictions = Counter(

@@ -6,6 +6,7 @@ server settings) in the environment.
 """
 
 from prediris_api.serving.server import granian_server
+from prediris_api.serving.waiting import free_port
 from prediris_api.settings import Settings
 
 BODY = (
@@ -24,4 +25,4 @@ def app(environ, start_response):
 
 
 if __name__ == "__main__":
-    granian_server(Settings.from_env()).serve(target_loader=lambda target: app)
+    granian_server(Settings.from_env(), free_port()).serve(target_loader=lambda target: app)

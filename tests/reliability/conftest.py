@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -76,10 +77,19 @@ class Running:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
-    def hold(self, count: int, seconds: float = 30) -> "Held":
-        """Start `count` requests to the gate (held until opened, or `seconds`) and wait until the server holds them all."""
+    def metrics_port_sample(self, port: int, name: str) -> float:
+        """Return one unlabelled sample of the metrics port's /metrics (served by its own thread)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            for line in reply.read().decode().splitlines():
+                if line.startswith(f"{name} "):
+                    return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def hold(self, count: int, seconds: float = 30, until: float | None = None, wait: bool = True) -> "Held":
+        """Start `count` requests to the gate (held until opened, `seconds`, or the Unix time `until`)
+        and, with `wait`, wait until the server holds them all (the wait needs a free thread)."""
         held = Held([])
-        path = f"{GATE_PATH}?seconds={seconds:g}"
+        path = f"{GATE_PATH}?until={until!r}" if until is not None else f"{GATE_PATH}?seconds={seconds:g}"
 
         def one() -> None:
             try:
@@ -91,6 +101,8 @@ class Running:
             thread = threading.Thread(target=one, daemon=True)
             thread.start()
             held.threads.append(thread)
+        if not wait:
+            return held
         deadline = time.monotonic() + 20
         while json.loads(self.get(GATE_PATH + "/entered")[2])["entered"] < count:
             assert time.monotonic() < deadline, "the gated requests never reached the app"

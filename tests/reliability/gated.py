@@ -1,6 +1,6 @@
 """`python -m tests.reliability.gated`: prediris-serve exactly, plus test routes that hold requests.
 
-`/test/gate` holds its request until `/test/gate/open` is called (or `?seconds=N` have passed); `/test/gate/entered` says how many
+`/test/gate` holds its request until `/test/gate/open` is called (or `?seconds=N` have passed, or the Unix time `?until=T` has come); `/test/gate/entered` says how many
 arrived. "A request in flight" is then an exact state of the real server, not a race. The two control
 routes answer in front of prediris's WSGI layer, so they are never shed or counted.
 """
@@ -8,6 +8,7 @@ routes answer in front of prediris's WSGI layer, so they are never shed or count
 import json
 import sys
 import threading
+import time
 
 from flask import Flask, jsonify, request
 
@@ -25,7 +26,9 @@ def build(settings: Settings) -> Flask:
 
     def gate():
         entered.append(1)
-        opened.wait(float(request.args.get("seconds", 30)))  # ?seconds=N: released after N seconds
+        # ?seconds=N: released after N seconds; ?until=T: at the Unix time T (every held request at once).
+        until = request.args.get("until")
+        opened.wait(max(0.0, float(until) - time.time()) if until else float(request.args.get("seconds", 30)))
         return jsonify(gate="passed")
 
     app.add_url_rule(GATE_PATH, "gate", gate, methods=["GET", "POST"])

@@ -1,9 +1,12 @@
 """Load shedding on the real server: past `max_in_flight`, 503 with Retry-After at once, counted; the
-in-flight gauge is the number of requests the replica runs, the scrape and the probes excluded."""
+in-flight gauge is the number of requests the replica runs or has waiting, the scrape and the probes excluded."""
 
 import json
+import time
 
 import pytest
+
+from tests.support.tools import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +39,29 @@ def test_the_in_flight_gauge_equals_the_requests_the_clients_have_in_flight(serv
         running.hold(12)  # fewer than the threads: every one of them runs
         assert running.metric("prediris_http_requests_in_flight") == 12
         running.open_gate()
+
+
+def test_the_in_flight_gauge_counts_the_requests_waiting_for_a_thread_too(serving):
+    # 4 threads: 3 held requests, then 4 more: one takes the last thread, three wait in granian's
+    # queue, where the app never sees them. The gauge (read on the metrics port, whose thread is its
+    # own) counts all 7: what a balancer sees in flight, and what KEDA must scale on. granian
+    # refreshes its count every second, so the gauge is read until it settles.
+    metrics_port = free_port()
+
+    def gauge_settles_at(expected: float) -> float:
+        deadline, seen = time.monotonic() + 6, None
+        while seen != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+            seen = running.metrics_port_sample(metrics_port, "prediris_http_requests_in_flight")
+        return seen
+
+    with serving(threads=4, metrics_port=metrics_port) as running:
+        until = time.time() + 10
+        held = running.hold(3, until=until)
+        queued = running.hold(4, until=until, wait=False)
+        assert gauge_settles_at(7) == 7
+        assert held.answered() + queued.answered() == [200] * 7
+        assert gauge_settles_at(0) == 0
 
 
 def test_a_shed_connection_stays_open_and_serves_its_next_request(serving):

@@ -5,7 +5,8 @@ same behaviour. For each request it:
 
 - labels it with bounded values: the method (known methods, else `other`) and the route template
   (`/v2/models/<name>/infer`, never the raw path; `<unmatched>` for anything else);
-- counts it in flight (the gauge KEDA scales on; the scrape of /metrics and the probes excluded) and,
+- counts it in flight (the gauge KEDA scales on, with the requests the server has waiting for a
+  thread added at each scrape; the scrape of /metrics and the probes excluded) and,
   when shedding is on (`max_in_flight` below the threads), answers 503 `overloaded` with `Retry-After`
   once `max_in_flight` requests are already running;
 - refuses a body announced larger than `max_body_bytes` with 413, after reading and discarding it up
@@ -19,6 +20,7 @@ same behaviour. For each request it:
 
 import io
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from time import perf_counter
@@ -94,7 +96,8 @@ class ServiceLayer:
         self.metrics: PredirisMetrics = self.service.metrics
         self.labels = RouteLabels(app)
         self.serve_metrics = serve_metrics
-        self.max_in_flight = settings.max_in_flight or settings.threads + 1  # 0: never shed
+        # 0: never shed (a test client may run more requests at once than the server's threads).
+        self.max_in_flight = settings.max_in_flight or sys.maxsize
         self.max_body_bytes = settings.max_body_bytes
         self.retry_after = str(settings.retry_after_seconds)
         self.flask = app
@@ -104,7 +107,8 @@ class ServiceLayer:
         self.on_problem = problem_counter(self.metrics)
         self._lock = threading.Lock()
         self.in_flight = 0
-        self.metrics.in_flight.set_function(lambda: self.in_flight)
+        # Executing here, plus waiting in the server for a thread (read at each scrape).
+        self.metrics.in_flight.set_function(lambda: self.in_flight + self.service.waiting())
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         started = perf_counter()

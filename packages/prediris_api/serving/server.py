@@ -24,7 +24,7 @@ from granian.server import MPServer, MTServer
 
 from prediris_api.app import create_app
 from prediris_api.service import EXTENSION
-from prediris_api.serving import metrics_port
+from prediris_api.serving import metrics_port, waiting
 from prediris_api.serving.drain import Drain, on_drain_signal
 from prediris_api.settings import Settings, SettingsError
 from prediris_model import MODEL_NAME, ModelError
@@ -36,6 +36,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # The app built (and its model verified) before granian starts its worker: a forked worker serves it
 # as it is; a spawned one (macOS) builds its own from the same environment.
 _built: list[Flask] = []
+# The port of granian's metrics exporter, where a forked worker reads the requests waiting for a
+# thread (serving/waiting.py); a spawned worker has none and counts only the requests it executes.
+_exporter_port: list[int] = []
 
 
 class ServeError(RuntimeError):
@@ -59,8 +62,9 @@ def granian_logging(level: str) -> dict[str, Any]:
     }
 
 
-def granian_server(settings: Settings) -> MPServer | MTServer:
-    """Return granian configured from our settings (not started)."""
+def granian_server(settings: Settings, exporter_port: int) -> MPServer | MTServer:
+    """Return granian configured from our settings (not started), its metrics exporter on
+    127.0.0.1:`exporter_port` (what the in-flight gauge reads the waiting requests from)."""
     return Granian(
         "prediris_api.app:create_app",  # what a spawned worker would load; see worker_app
         address=settings.host,
@@ -77,6 +81,10 @@ def granian_server(settings: Settings) -> MPServer | MTServer:
         log_dictconfig=granian_logging(settings.log_level),
         # After the drain delay, what granian waits for its worker to answer what it accepted.
         workers_kill_timeout=max(1, math.ceil(settings.shutdown_grace_seconds)),
+        metrics_enabled=True,
+        metrics_address=waiting.EXPORTER_HOST,
+        metrics_port=exporter_port,
+        metrics_scrape_interval=waiting.EXPORTER_REFRESH_SECONDS,
     )
 
 
@@ -84,6 +92,8 @@ def worker_app(target: str) -> WSGIApp:
     """granian's target loader, run in the worker: the app, draining on the supervisor's signal."""
     app = _built[0] if _built else create_app({"settings": Settings.from_env()})
     service = app.extensions[EXTENSION]
+    if _exporter_port:
+        service.waiting = waiting.GranianQueue(_exporter_port[0])
     on_drain_signal(service.draining.set)
     metrics_port.start(service.settings, service.metrics)
     return app
@@ -113,7 +123,8 @@ def serve(settings: Settings, build: Callable[[Settings], Flask] = lambda settin
     except (ModelError, ServeError) as error:
         print(f"prediris: {error}", file=sys.stderr)
         return 1
-    server = granian_server(settings)
+    _exporter_port[:] = [waiting.free_port()]
+    server = granian_server(settings, _exporter_port[0])
     drain = Drain(settings.drain_delay_seconds)
 
     def started() -> None:

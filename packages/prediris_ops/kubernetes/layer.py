@@ -78,8 +78,6 @@ def kustomization(overlay: Path, layer: Path, workload: Workload, reference: str
         {"name": "PREDIRIS_PORT", "value": str(workload.port)},
         {"name": "PREDIRIS_METRICS_PORT", "value": str(workload.metrics_port)},
         *({"name": name, "value": value} for name, value in workload.drain.env().items()),
-        # KEDA scales on the in-flight gauge, which counts at most the threads: keep them above its threshold.
-        {"name": "PREDIRIS_THREADS", "value": str(2 * workload.concurrency_target)},
         {
             "name": "PREDIRIS_API_KEYS",
             "valueFrom": {"secretKeyRef": {"name": API_KEYS_SECRET, "key": API_KEYS_SECRET_KEY, "optional": True}},

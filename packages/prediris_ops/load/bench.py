@@ -38,7 +38,6 @@ from prediris_ops.core.errors import OpsError, OptionError
 from prediris_ops.core.localapi import local_api
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import process_usage
-from prediris_ops.load.drift_cost import drift_counting_us
 
 SEED_ROW = [5.1, 3.5, 1.4, 0.2]
 # The issue's targets, as (ratio name, comparison, bound).
@@ -371,6 +370,8 @@ def paired_cpu_ratio(rounds: list[list[Point]], variant_name: str) -> float | No
 
 def drift_counting(config: BenchConfig, points: list[Point]) -> dict:
     """The per-row microbenchmark, and its one-row cost over prediris's CPU time per loaded request."""
+    from prediris_ops.load.drift_cost import drift_counting_us  # noqa: PLC0415 - numpy and the model, not to list the tasks
+
     figures: dict = drift_counting_us(Path(config.model_dir), SEED_ROW)
     loaded = max((p for p in points if p.subject == "prediris" and p.rows_per_request == 1), key=lambda p: p.connections, default=None)
     if loaded and loaded.requests_per_cpu_s:

@@ -18,7 +18,7 @@ from prediris_ops.tasks.exits import task
     help={
         "host": "Interface to listen on (default: PREDIRIS_HOST, else api.host, 127.0.0.1).",
         "port": "TCP port (default: PREDIRIS_PORT, else PORT, else api.port, 5000).",
-        "threads": "Python threads that run requests (default: PREDIRIS_THREADS, else api.threads, else the service's own, 160).",
+        "threads": "Python threads that run requests (default: PREDIRIS_THREADS, else api.threads, else the service's own, 4).",
         "model-dir": "Model folder (default: PREDIRIS_MODEL_DIR, else model.dir, `models`).",
     }
 )
