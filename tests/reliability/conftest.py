@@ -69,20 +69,18 @@ class Running:
     def predict(self, timeout: float = 10):
         return self.request("POST", "/predict", b'{"X": [5.1, 3.5, 1.4, 0.2]}', {"Content-Type": "application/json"}, timeout)
 
-    def metric(self, name: str, **labels) -> float:
-        """Return one sample of the server's /metrics (0 when absent)."""
+    def metric(self, name: str, port: int | None = None, **labels) -> float:
+        """Return one sample of /metrics on the API port, or on `port` (the metrics port, served by its
+        own thread even when every request thread is busy); 0 when absent."""
+        if port is None:
+            text = self.get("/metrics")[2].decode()
+        else:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+                text = reply.read().decode()
         wanted = "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}" if labels else ""
-        for line in self.get("/metrics")[2].decode().splitlines():
+        for line in text.splitlines():
             if line.startswith(f"{name}{wanted} "):
                 return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def metrics_port_sample(self, port: int, name: str) -> float:
-        """Return one unlabelled sample of the metrics port's /metrics (served by its own thread)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
-            for line in reply.read().decode().splitlines():
-                if line.startswith(f"{name} "):
-                    return float(line.rsplit(" ", 1)[1])
         return 0.0
 
     def hold(self, count: int, seconds: float = 30, until: float | None = None, wait: bool = True) -> "Held":

@@ -52,7 +52,7 @@ def test_the_in_flight_gauge_counts_the_requests_waiting_for_a_thread_too(servin
         deadline, seen = time.monotonic() + 6, None
         while seen != expected and time.monotonic() < deadline:
             time.sleep(0.2)
-            seen = running.metrics_port_sample(metrics_port, "prediris_http_requests_in_flight")
+            seen = running.metric("prediris_http_requests_in_flight", port=metrics_port)
         return seen
 
     with serving(threads=4, metrics_port=metrics_port) as running:

@@ -36,9 +36,6 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # The app built (and its model verified) before granian starts its worker: a forked worker serves it
 # as it is; a spawned one (macOS) builds its own from the same environment.
 _built: list[Flask] = []
-# The port of granian's metrics exporter, where a forked worker reads the requests waiting for a
-# thread (serving/waiting.py); a spawned worker has none and counts only the requests it executes.
-_exporter_port: list[int] = []
 
 
 class ServeError(RuntimeError):
@@ -92,8 +89,6 @@ def worker_app(target: str) -> WSGIApp:
     """granian's target loader, run in the worker: the app, draining on the supervisor's signal."""
     app = _built[0] if _built else create_app({"settings": Settings.from_env()})
     service = app.extensions[EXTENSION]
-    if _exporter_port:
-        service.waiting = waiting.GranianQueue(_exporter_port[0])
     on_drain_signal(service.draining.set)
     metrics_port.start(service.settings, service.metrics)
     return app
@@ -123,8 +118,11 @@ def serve(settings: Settings, build: Callable[[Settings], Flask] = lambda settin
     except (ModelError, ServeError) as error:
         print(f"prediris: {error}", file=sys.stderr)
         return 1
-    _exporter_port[:] = [waiting.free_port()]
-    server = granian_server(settings, _exporter_port[0])
+    exporter_port = waiting.free_port()
+    # The built app reads the requests waiting for a thread from granian's exporter (a forked worker
+    # serves this app; a spawned one builds its own and counts only the requests it executes).
+    _built[0].extensions[EXTENSION].waiting = waiting.GranianQueue(exporter_port)
+    server = granian_server(settings, exporter_port)
     drain = Drain(settings.drain_delay_seconds)
 
     def started() -> None:
