@@ -10,7 +10,8 @@ cost 2-6 µs per one-row request and 24-30 µs per 100-row request, against 0.5 
 """
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from prometheus_client.core import CounterMetricFamily
@@ -40,6 +41,11 @@ class FeatureBins:
         self._pending_rows = 0
         self._lock = threading.Lock()  # the pending rows
         self._counts_lock = threading.Lock()
+
+    @classmethod
+    def from_reference(cls, model_version: str, reference: Mapping[str, Any]) -> "FeatureBins":
+        """The bins of a model card's `drift_reference` (prediris_model/reference.py), features in its order."""
+        return cls(model_version, [(name, bins["edges"], bins["bins"]) for name, bins in reference["features"].items()])
 
     def count(self, rows: np.ndarray) -> None:
         """Count each row (shape (n, features)) once per feature, in the bin its value falls in."""

@@ -151,14 +151,12 @@ class PredirisMetrics:
         if not reference:
             log.warning("the model card has no drift reference: drift is not measured; retrain with `invoke train` to add it")
             return
-        features = []
         for feature, bins in reference["features"].items():
-            features.append((feature, bins["edges"], bins["bins"]))
             for label, share in zip(bins["bins"], bins["shares"], strict=True):
                 self.feature_reference_share.labels(feature, label, model_version).set(share)
         for class_name, share in reference["classes"].items():
             self.class_reference_share.labels(class_name, model_version).set(share)
-        self.feature_bins = FeatureBins(model_version, features)
+        self.feature_bins = FeatureBins.from_reference(model_version, reference)
 
     def http_request(self, method: str, route: str, status: str) -> Counter:
         """Return the request counter child, cached: `labels()` takes a lock and builds tuples."""

@@ -4,14 +4,13 @@ The references (perf/bench/): `constant`, a bare WSGI callable answering a const
 prediris's own server options (the limit of a Python server on one core), and `fastapi`, FastAPI +
 uvicorn with their defaults, a pydantic body and `model.predict` per request (what most users write).
 
-
 Every server is started at once, pinned to the first core when the machine has two or more, while
 wrk runs pinned to another core, so the generator never shares the servers' core; only one server
 is loaded at a time. The servers are measured in alternating rounds (constant, fastapi, prediris,
-constant, ...), and each figure is the median over the rounds: a neighbour's burst of CPU then hurts
-one round of every server, not every round of one. Every point is a warm-up (not measured)
-followed by a measured run; the server's CPU time and resident memory are read (psutil) around the
-measured run. Ratios compare points of the same run only: absolute figures on a shared machine
+then prediris, fastapi, constant, ...: every other round in reverse), and each figure is the median
+over the rounds: a neighbour's burst of CPU then hurts one round of every server, not every round
+of one. Every point is a warm-up (not measured) followed by a measured run; the server's CPU time and
+resident memory are read (psutil) around the measured run. Ratios compare points of the same run only: absolute figures on a shared machine
 mean little, ratios measured side by side do.
 
 A/B runs: each `variants` entry is prediris with other settings (e.g. `threads=4`), measured in the
@@ -298,11 +297,17 @@ def machine() -> dict:
     }
 
 
+def loaded_point(points: list[Point], subject: str = "prediris") -> Point | None:
+    """Return `subject`'s single-row point at the most connections of `points` (the loaded point)."""
+    connections = max((point.connections for point in points), default=0)
+    return next((p for p in points if (p.subject, p.connections, p.rows_per_request) == (subject, connections, 1)), None)
+
+
 def ratios(points: list[Point], subject: str = "prediris") -> dict:
     """Compute the issue's ratios of `subject` (prediris or one of its variants) from points of this run."""
     by = {(point.subject, point.connections, point.rows_per_request): point for point in points}
     result: dict[str, float | None] = {}
-    loaded = by.get((subject, max((p.connections for p in points), default=0), 1))
+    loaded = loaded_point(points, subject)
     constant = by.get(("constant", loaded.connections, 1)) if loaded else None
     fastapi = by.get(("fastapi", loaded.connections, 1)) if loaded else None
     if loaded and constant and constant.requests_per_s:
@@ -360,9 +365,7 @@ def paired_cpu_ratio(rounds: list[list[Point]], variant_name: str) -> float | No
     per-round ratios, so that what changed between rounds (the machine's load) cancels out."""
     per_round = []
     for points in rounds:
-        loaded = max(point.connections for point in points)
-        by = {point.subject: point for point in points if point.connections == loaded and point.rows_per_request == 1}
-        base, other = by.get("prediris"), by.get(variant_name)
+        base, other = loaded_point(points), loaded_point(points, variant_name)
         if base and other and base.requests_per_cpu_s:
             per_round.append(other.requests_per_cpu_s / base.requests_per_cpu_s)
     return round(statistics.median(per_round), 3) if per_round else None
@@ -373,7 +376,7 @@ def drift_counting(config: BenchConfig, points: list[Point]) -> dict:
     from prediris_ops.load.drift_cost import drift_counting_us  # noqa: PLC0415 - numpy and the model, not to list the tasks
 
     figures: dict = drift_counting_us(Path(config.model_dir), SEED_ROW)
-    loaded = max((p for p in points if p.subject == "prediris" and p.rows_per_request == 1), key=lambda p: p.connections, default=None)
+    loaded = loaded_point(points)
     if loaded and loaded.requests_per_cpu_s:
         figures["share_of_request_cpu"] = round(figures["one_row_request_us"] * loaded.requests_per_cpu_s / 1e6, 4)
     return figures

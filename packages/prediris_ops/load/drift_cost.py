@@ -25,9 +25,7 @@ def _best_us_per_call(count, rows: np.ndarray, calls: int) -> float:
 
 def drift_counting_us(model_dir: Path, seed_row: list[float]) -> dict[str, float]:
     """µs that FeatureBins.count adds to a one-row and a 100-row request (bulk binning included)."""
-    reference = read_card(model_dir)["drift_reference"]
-    features = [(name, bins["edges"], bins["bins"]) for name, bins in reference["features"].items()]
-    bins = FeatureBins("bench", features)
+    bins = FeatureBins.from_reference("bench", read_card(model_dir)["drift_reference"])
     one = np.array([seed_row], dtype=np.float64)
     hundred = np.repeat(one, 100, axis=0)
     return {
