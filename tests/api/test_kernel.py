@@ -17,9 +17,10 @@ def test_the_kernel_equals_predict_and_predict_proba_on_the_probe_rows(loaded):
     kernel = build_kernel(loaded.estimator)
     assert kernel is not None
     rows = probe_rows(loaded.estimator._fit_X, seed=1)
-    labels, proba = kernel(rows)
-    assert np.array_equal(labels, loaded.estimator.predict(rows))
-    assert np.array_equal(proba, loaded.estimator.predict_proba(rows))
+    for batch in (rows, *(rows[i : i + 1] for i in range(len(rows)))):  # all at once, then alone
+        labels, proba = kernel(batch)
+        assert np.array_equal(labels, loaded.estimator.predict(batch))
+        assert np.array_equal(proba, loaded.estimator.predict_proba(batch))
 
 
 def test_unsupported_models_use_the_public_api():
@@ -50,15 +51,17 @@ def test_ties_at_the_kth_neighbour_are_broken_exactly_as_scikit_learn_breaks_the
             kernel = build_kernel(model)
             assert kernel is not None
             queries = np.array([[0.0, 0.0], [0.0, 0.5], [0.5, 0.0], [3.0, 3.0], [0.0, 1e200]])
-            got_labels, got_proba = kernel(queries)
-            assert np.array_equal(got_labels, model.predict(queries))
-            assert np.array_equal(got_proba, model.predict_proba(queries))
+            for rows in (queries, *(queries[i : i + 1] for i in range(len(queries)))):  # all at once, then alone
+                got_labels, got_proba = kernel(rows)
+                assert np.array_equal(got_labels, model.predict(rows))
+                assert np.array_equal(got_proba, model.predict_proba(rows))
 
 
 def test_the_kernel_matches_on_duplicates_and_extreme_magnitudes(loaded):
     kernel = build_kernel(loaded.estimator)
     fitted = loaded.estimator._fit_X
     rows = np.vstack([fitted, fitted + 0.05, [[0.0, 0.0, 0.0, 0.0], [1e-300, 0, 0, 0], [1e150, 1, 1, 1], [1.7e308, 1.7e308, 0, 0]]])
-    labels, proba = kernel(rows)
-    assert np.array_equal(labels, loaded.estimator.predict(rows))
-    assert np.array_equal(proba, loaded.estimator.predict_proba(rows))
+    for batch in (rows, *(rows[i : i + 1] for i in range(len(rows)))):  # all at once, then alone
+        labels, proba = kernel(batch)
+        assert np.array_equal(labels, loaded.estimator.predict(batch))
+        assert np.array_equal(proba, loaded.estimator.predict_proba(batch))

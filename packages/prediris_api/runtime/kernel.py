@@ -10,7 +10,8 @@ kernel gives the same answers in two steps:
    bound many orders of magnitude above the rounding error of any way of computing these
    distances, scikit-learn's included), the set of k nearest rows is the same whoever computes
    it, so the label counts — hence `predict_proba` and `predict` — are too. When rows tie at the
-   boundary but every tied row has the same label, the counts are still determined.
+   boundary but every tied row has the same label, the counts are still determined. A single row,
+   the common request, takes a shorter route to the same test (a handful of NumPy calls).
 2. Otherwise (a tie at the boundary between different labels, or magnitudes that overflow), the
    row goes to scikit-learn's own neighbour search, `ArgKmin.compute`, with the same arguments
    `kneighbors` passes, so scikit-learn breaks the tie exactly as it would.
@@ -24,6 +25,7 @@ alone and in batches.
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,10 @@ Counts = Callable[[np.ndarray], np.ndarray]
 # Relative bound under which two squared distances are treated as possibly equal. Rounding errors
 # of float64 distance computations are ~1e-15 of the squares' magnitude; this leaves a margin of 10^5.
 TOLERANCE = 1e-10
+# Squared norms below this cannot overflow a squared distance: |2 x.y| <= |x|^2 + |y|^2 < 2e300.
+SAFE_SQUARE = 1e300
+# Up to this many training rows, sorting a row's distances is faster than partitioning them.
+SORT_ROWS = 2048
 # The verification's outcome per model file (its SHA-256) in this process: None (equal) or the mismatch.
 # The same bytes give the same estimator, so an app built again on that file (tests, reloads) skips it.
 _verified: dict[str, str | None] = {}
@@ -116,7 +122,8 @@ def _sklearn_counts(estimator: KNeighborsClassifier, search_routine: Any) -> Cou
 def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kernel:
     """Numpy distances where the k nearest set is certain; scikit-learn's search where it is not."""
     fitted = np.ascontiguousarray(estimator._fit_X)
-    minus_twice_fitted_t = np.ascontiguousarray(-2.0 * fitted.T)  # exact: a power of two
+    minus_twice_fitted = -2.0 * fitted  # exact: a power of two
+    minus_twice_fitted_t = np.ascontiguousarray(minus_twice_fitted.T)
     fitted_norms = (fitted * fitted).sum(axis=1)
     tolerance_base = TOLERANCE * (1.0 + float(fitted_norms.max()))
     labels_of_fitted = np.asarray(estimator._y, dtype=np.intp)
@@ -144,7 +151,30 @@ def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kerne
         unsettled: np.ndarray = tied[~settled]
         return unsettled
 
+    n_classes = len(classes)
+    # One row (almost every request): the same certified test with a handful of NumPy calls. Its squared
+    # distances leave out the row's own squared norm, the same for every training row, so the order and
+    # the gaps are the same; and with the row's squared norm below SAFE_SQUARE (and the training rows')
+    # nothing can overflow, so no floating-point state needs to be set. Anything else: the general path.
+    single_row_ok = float(fitted_norms.max()) < SAFE_SQUARE
+    smallest_first = np.sort if len(fitted) <= SORT_ROWS else partial(np.partition, kth=(k - 1, k))
+
     def kernel(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(rows) == 1 and single_row_ok:
+            row = rows[0]
+            row_norm = sum([value * value for value in row.tolist()])
+            if row_norm < SAFE_SQUARE:
+                shifted = np.dot(minus_twice_fitted, row)
+                shifted += fitted_norms
+                ordered = smallest_first(shifted)
+                kth = ordered.item(k - 1)
+                if ordered.item(k) - kth > row_norm * TOLERANCE + tolerance_base:
+                    counts = np.bincount(labels_of_fitted[shifted <= kth], minlength=n_classes)
+                    best = counts.argmax()
+                    return classes[best : best + 1], counts[None, :] / k
+        return batch(rows)
+
+    def batch(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
             row_norms = (rows * rows).sum(axis=1)
             squared = rows @ minus_twice_fitted_t
