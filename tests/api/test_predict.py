@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from prediris_api.protocol.codecs import PredictEncoder, PredictRequest
 from prediris_model.dataset import load_dataset
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
@@ -25,6 +26,20 @@ def test_the_seed_request_returns_a_prediction(client, loaded):
         "probabilities": {"setosa": 1.0, "versicolor": 0.0, "virginica": 0.0},
         "model_version": loaded.card["sha256"][:12],
     }
+
+
+def test_a_one_row_reply_is_the_json_of_its_fields_whatever_the_names_hold():
+    names = ("50%", 'a "quoted" %r', "%s%%")
+    encoder = PredictEncoder(names, "v%1")
+    proba = [0.1, 0.2, 1 / 3]
+    for label, name in enumerate(names):
+        reply = encoder.encode(PredictRequest(np.array([SETOSA]), batch=False), np.array([label]), np.array([proba]), [])
+        assert json.loads(reply) == {
+            "prediction": name,
+            "class_id": label,
+            "probabilities": dict(zip(names, proba, strict=True)),
+            "model_version": "v%1",
+        }
 
 
 def test_named_features_give_the_same_answer_as_the_ordered_row(client):

@@ -8,8 +8,7 @@ about Flask routing or scikit-learn.
 import json
 import math
 import sys
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 
@@ -20,8 +19,7 @@ JSON_MEDIA_TYPES = ("application/json",)
 _ALIASES = {"x", "inputs", "instances", "data", "features", "rows", "x_test", "input"}
 
 
-@dataclass(frozen=True)
-class PredictRequest:
+class PredictRequest(NamedTuple):
     rows: np.ndarray
     batch: bool
 
@@ -239,19 +237,25 @@ def dumps(document: object) -> bytes:
     return _ENCODER.encode(document).encode()
 
 
+def _literal(text: str) -> str:
+    """Escape `text` for a %-template."""
+    return text.replace("%", "%%")
+
+
 class PredictEncoder:
     """Builds `/predict` replies from class ids and probabilities."""
 
     def __init__(self, class_names: tuple[str, ...], model_version: str):
         self.class_names = class_names
         self.model_version = model_version
-        # The reply to one row without warnings, the most common one, is assembled from pieces
-        # encoded once; `float.__repr__` is exactly how the JSON encoder writes a float.
-        self._single_head = [
-            dumps({"prediction": name, "class_id": label})[:-1].decode() + ',"probabilities":{' for label, name in enumerate(class_names)
+        # The reply to one row without warnings, the most common one, is a %-template per class filled
+        # with the probabilities: `%r` writes a float exactly as the JSON encoder does (`float.__repr__`).
+        keys = ",".join(_literal(dumps(key).decode() + ":") + "%r" for key in class_names)
+        tail = _literal("}," + dumps({"model_version": model_version}).decode()[1:])
+        self._single = [
+            _literal(dumps({"prediction": name, "class_id": label})[:-1].decode() + ',"probabilities":{') + keys + tail
+            for label, name in enumerate(class_names)
         ]
-        self._single_keys = [dumps(name).decode() + ":" for name in class_names]
-        self._single_tail = "}," + dumps({"model_version": model_version}).decode()[1:]
 
     def row(self, label: int, proba: list[float]) -> dict[str, Any]:
         return {
@@ -281,10 +285,4 @@ class PredictEncoder:
         return dumps(document)
 
     def _encode_single(self, label: int, proba: list[float]) -> bytes:
-        parts = [self._single_head[label]]
-        for key, value in zip(self._single_keys, proba, strict=True):
-            parts.append(key)
-            parts.append(repr(value))
-            parts.append(",")
-        parts[-1] = self._single_tail
-        return "".join(parts).encode()
+        return (self._single[label] % tuple(proba)).encode()
