@@ -42,6 +42,8 @@ TOLERANCE = 1e-10
 SAFE_SQUARE = 1e300
 # Up to this many training rows, sorting a row's distances is faster than partitioning them.
 SORT_ROWS = 2048
+# At most this many distinct one-row answers are kept (a count vector per entry).
+MAX_SHARED_ANSWERS = 4096
 # The verification's outcome per model file (its SHA-256) in this process: None (equal) or the mismatch.
 # The same bytes give the same estimator, so an app built again on that file (tests, reloads) skips it.
 _verified: dict[str, str | None] = {}
@@ -151,7 +153,6 @@ def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kerne
         unsettled: np.ndarray = tied[~settled]
         return unsettled
 
-    n_classes = len(classes)
     # One row (almost every request): the same certified test with a handful of NumPy calls. Its squared
     # distances leave out the row's own squared norm, the same for every training row, so the order and
     # the gaps are the same; and with the row's squared norm below SAFE_SQUARE (and the training rows')
@@ -169,10 +170,23 @@ def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kerne
                 ordered = smallest_first(shifted)
                 kth = ordered.item(k - 1)
                 if ordered.item(k) - kth > row_norm * TOLERANCE + tolerance_base:
-                    counts = np.bincount(labels_of_fitted[shifted <= kth], minlength=n_classes)
-                    best = counts.argmax()
-                    return classes[best : best + 1], counts[None, :] / k
+                    return answer_of(np.dot(shifted <= kth, one_hot))
         return batch(rows)
+
+    # The answers of one row, by its label counts: few count vectors sum to k, so each is computed
+    # once (the same expression as a batch's), kept read-only, and shared.
+    answers: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def answer_of(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = counts.tobytes()
+        known = answers.get(key)
+        if known is None:
+            known = _answer_k(counts[None, :], classes, float(k))
+            for array in known:
+                array.flags.writeable = False
+            if len(answers) < MAX_SHARED_ANSWERS:
+                answers[key] = known
+        return known
 
     def batch(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
