@@ -1,0 +1,98 @@
+"""The suite on several pytest-xdist workers (`invoke test` runs `pytest -n N --dist loadgroup`).
+
+Two rules keep a parallel run as trustworthy as a serial one:
+
+- **Shared state, one worker.** Tests using the Docker engine (`docker_engine`, `built_image`, the
+  `docker` marker) form the xdist group "docker": one engine started, one image built, one set of names
+  and tags. Other tests sharing something machine-wide name their group with
+  `pytest.mark.xdist_group(...)` themselves. Every other test is grouped with its module.
+- **Saturating load, alone.** A test marked `alone` puts the CPU under load that decides its outcome
+  (timeouts, health checks, drain delays on 2 cores): while it runs, no other test runs on any worker.
+  A readers-writer lock over two files shared by the workers: every test holds the room shared, an
+  `alone` test holds it exclusively; the turnstile makes workers wait behind a waiting `alone` test, so it
+  is never starved. Consecutive `alone` tests of one worker keep the room between them.
+"""
+
+import fcntl
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+LOCKS_ENV = "PREDIRIS_TEST_LOCKS"
+DOCKER_FIXTURES = frozenset({"docker_engine", "built_image"})
+ALONE = "alone"
+
+
+class Room:
+    """A readers-writer lock across processes (flock on two files in `folder`)."""
+
+    def __init__(self, folder: Path):
+        self.turnstile = open(folder / "turnstile", "a")  # noqa: SIM115 (held for the worker's life)
+        self.room = open(folder / "room", "a")  # noqa: SIM115
+        self.held: bool | None = None  # None: not in the room; True: alone; False: shared
+
+    def enter(self, alone: bool) -> None:
+        if self.held == alone:
+            return
+        self.leave()
+        fcntl.flock(self.turnstile, fcntl.LOCK_EX)
+        fcntl.flock(self.room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(self.turnstile, fcntl.LOCK_UN)
+        self.held = alone
+
+    def leave(self) -> None:
+        if self.held is None:
+            return
+        fcntl.flock(self.room, fcntl.LOCK_UN)
+        if self.held:
+            fcntl.flock(self.turnstile, fcntl.LOCK_UN)
+        self.held = None
+
+
+ROOM = pytest.StashKey[Room]()
+
+
+def configure(config: pytest.Config) -> None:
+    """Controller: make the lock folder the workers inherit; worker: open the room in it."""
+    if hasattr(config, "workerinput"):
+        folder = os.environ.get(LOCKS_ENV)
+        if folder:
+            config.stash[ROOM] = Room(Path(folder))
+    elif config.getoption("numprocesses", None):
+        os.environ[LOCKS_ENV] = tempfile.mkdtemp(prefix="prediris-test-locks-")
+
+
+def unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and LOCKS_ENV in os.environ:
+        shutil.rmtree(os.environ.pop(LOCKS_ENV), ignore_errors=True)
+
+
+def group(items: list[pytest.Item]) -> None:
+    """Put every test of the Docker engine in the xdist group "docker", every other test (unless it names
+    its own group) in its module's group: a module's tests run in order on one worker, as in a serial run,
+    and its module fixtures start once."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        uses_docker = DOCKER_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("docker")
+        item.add_marker(pytest.mark.xdist_group("docker" if uses_docker else item.nodeid.split("::", 1)[0]))
+
+
+def is_alone(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker(ALONE) is not None
+
+
+def enter(item: pytest.Item) -> None:
+    room = item.config.stash.get(ROOM, None)
+    if room is not None:
+        room.enter(is_alone(item))
+
+
+def leave(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    room = item.config.stash.get(ROOM, None)
+    if room is not None and not (is_alone(item) and is_alone(nextitem)):
+        room.leave()
