@@ -21,8 +21,8 @@ def pytest_unconfigure(config):
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items):
-    parallel.group(items)
+def pytest_collection_modifyitems(config, items):
+    parallel.group(config, items)
 
 
 @pytest.hookimpl(wrapper=True)

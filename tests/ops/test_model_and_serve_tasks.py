@@ -46,7 +46,21 @@ def test_lint_failure_names_the_linter(make_context):
 
 
 def test_test_runs_pytest_on_workers_and_fast_skips_end_to_end(make_context):
-    command = shlex.join([sys.executable, "-m", "pytest", "-n", str(checks.TEST_WORKERS), "--dist", "loadgroup", "-m", "not e2e", "-x"])
+    command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            str(checks.TEST_WORKERS),
+            "--dist",
+            "loadgroup",
+            "--no-loadscope-reorder",
+            "-m",
+            "not e2e",
+            "-x",
+        ]
+    )
     c = make_context(run={command: Result()})
     checks.test(c, fast=True, x=True)
     assert c.run.call_args.args == (command,)

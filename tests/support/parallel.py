@@ -71,15 +71,32 @@ def unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(LOCKS_ENV), ignore_errors=True)
 
 
-def group(items: list[pytest.Item]) -> None:
-    """Put every test of the Docker engine in the xdist group "docker", every other test (unless it names
-    its own group) in its module's group: a module's tests run in order on one worker, as in a serial run,
-    and its module fixtures start once."""
+def group(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test its xdist group and, on a worker, order the groups as they are handed out.
+
+    Groups: the Docker engine's tests form "docker"; the modules holding an `alone` test form "alone"
+    (run back to back: the other workers wait once, not once per test); every other test without a
+    group of its own is in its module's: a module's tests run in order on one worker, as in a serial
+    run, and its module fixtures start once. Order: "alone" first (nothing runs yet, nothing to wait
+    for), then "docker" (the longest chain: the image build, then every test of the image), then the
+    groups with end-to-end tests, then the rest, which fills the end.
+    """
+    alone_modules = {item.nodeid.split("::", 1)[0] for item in items if is_alone(item)}
+    groups = {}
     for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        uses_docker = DOCKER_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("docker")
-        item.add_marker(pytest.mark.xdist_group("docker" if uses_docker else item.nodeid.split("::", 1)[0]))
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None:
+            module = item.nodeid.split("::", 1)[0]
+            uses_docker = DOCKER_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("docker")
+            name = "docker" if uses_docker else ALONE if module in alone_modules else module
+            item.add_marker(pytest.mark.xdist_group(name))
+        else:
+            name = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
+        groups[item] = name
+    if hasattr(config, "workerinput"):
+        end_to_end = {groups[item] for item in items if item.get_closest_marker("e2e")}
+        rank = {ALONE: 0, "docker": 1}
+        items.sort(key=lambda item: rank.get(groups[item], 2 if groups[item] in end_to_end else 3))
 
 
 def is_alone(item: pytest.Item | None) -> bool:

@@ -63,7 +63,7 @@ def test(c, k=None, fast=False, x=False, image=False, no_image=False, workers=No
     argv = python_argv("pytest")
     if workers > 0:
         # Groups keep tests sharing machine state on one worker; `alone` tests run with no other (tests/support/parallel.py).
-        argv += ["-n", str(workers), "--dist", "loadgroup"]
+        argv += ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
     env = {"PYTHONUNBUFFERED": "1"}
     markers = (["not e2e"] if fast else []) + (["not image"] if no_image else [])
     if image:
