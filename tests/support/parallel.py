@@ -52,6 +52,11 @@ class Room:
             fcntl.flock(self.turnstile, fcntl.LOCK_UN)
         self.held = None
 
+    def close(self) -> None:
+        self.leave()
+        self.turnstile.close()
+        self.room.close()
+
 
 ROOM = pytest.StashKey[Room]()
 
@@ -67,7 +72,9 @@ def configure(config: pytest.Config) -> None:
 
 
 def unconfigure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and LOCKS_ENV in os.environ:
+    if ROOM in config.stash:
+        config.stash[ROOM].close()
+    elif not hasattr(config, "workerinput") and LOCKS_ENV in os.environ:
         shutil.rmtree(os.environ.pop(LOCKS_ENV), ignore_errors=True)
 
 
