@@ -6,8 +6,9 @@ Two rules keep a parallel run as trustworthy as a serial one:
   `docker` marker) form the xdist group "docker": one engine started, one image built, one set of names
   and tags. Other tests sharing something machine-wide name their group with
   `pytest.mark.xdist_group(...)` themselves. Every other test is grouped with its module.
-- **Saturating load, alone.** A test marked `alone` puts the CPU under load that decides its outcome
-  (timeouts, health checks, drain delays on 2 cores): while it runs, no other test runs on any worker.
+- **CPU-bound outcomes, alone.** A test marked `alone` puts the CPU under load that decides its outcome
+  (timeouts, health checks, drain delays on 2 cores), or times signals (readiness turning 503 within
+  2 s of SIGTERM): while it runs, no other test runs on any worker.
   A readers-writer lock over two files shared by the workers: every test holds the room shared, an
   `alone` test holds it exclusively; the turnstile makes workers wait behind a waiting `alone` test, so it
   is never starved. Consecutive `alone` tests of one worker keep the room between them.
