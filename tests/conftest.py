@@ -1,4 +1,5 @@
-"""Shared fixtures: a model trained once per session into a temporary folder, the app, a client."""
+"""Shared fixtures: a model trained once per session into a temporary folder, the app, a client; the
+rules of a parallel run (tests/support/parallel.py)."""
 
 import pytest
 from invoke import MockContext
@@ -7,7 +8,30 @@ from prometheus_client import CollectorRegistry
 import prediris_model
 from prediris_api import create_app
 from prediris_metrics import PredirisMetrics
+from tests.support import parallel
 from tests.support.config import project_config
+
+
+def pytest_configure(config):
+    parallel.configure(config)
+
+
+def pytest_unconfigure(config):
+    parallel.unconfigure(config)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    parallel.group(config, items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    parallel.enter(item)
+    try:
+        return (yield)
+    finally:
+        parallel.leave(item, nextitem)
 
 
 @pytest.fixture(scope="session")

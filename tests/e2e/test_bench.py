@@ -7,7 +7,7 @@ import pytest
 from prediris_ops.load.bench import BenchConfig, format_table, run_bench
 from tests.support.tools import require_program
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_a_short_bench_measures_every_server_and_writes_its_report(model_dir, tmp_path):

@@ -26,6 +26,7 @@ def docker_run(docker_engine, *args, timeout=120):
     return subprocess.run([docker_engine.docker, *args], capture_output=True, text=True, check=False, timeout=timeout)
 
 
+@pytest.mark.alone
 def test_docker_stop_under_load_answers_every_request_sent_before_it_and_exits_0(docker_engine, built_image):
     with running_container(docker_engine, built_image, "drain") as (name, base):
         stopped = []

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,9 @@ def test_a_second_dockerd_starts_answers_and_stops(tmp_path, monkeypatch):
         missing("unshare is not on PATH (util-linux)")
     socket = tmp_path / "docker.sock"
     monkeypatch.setenv("DOCKER_HOST", f"unix://{socket}")
-    args = ["--host", f"unix://{socket}", "--data-root", str(tmp_path / "data"), "--exec-root", str(tmp_path / "exec"),
+    # containerd's sockets live under the exec root: a short path (a unix socket's has at most 104 bytes).
+    exec_root = Path(tempfile.mkdtemp(prefix="dockerd-"))
+    args = ["--host", f"unix://{socket}", "--data-root", str(tmp_path / "data"), "--exec-root", str(exec_root),
             "--pidfile", str(tmp_path / "docker.pid"), "--bridge", "none", "--iptables=false", "--ip-masq=false"]  # fmt: skip
     bridges_before = host_bridges()
     started = engine.start_engine(client, tmp_path / "dockerd.log", dockerd_args=args, wrapper=["unshare", "--net"])
@@ -139,6 +142,7 @@ def test_a_second_dockerd_starts_answers_and_stops(tmp_path, monkeypatch):
         assert engine.server_version(client) == started.server_version
     finally:
         engine.stop_engine(started)
+        shutil.rmtree(exec_root, ignore_errors=True)
     assert started.process.returncode == 0
     assert engine.server_version(client, timeout=5) is None
     assert not os.path.exists(socket)

@@ -102,6 +102,7 @@ def load(base_url: str, stop: threading.Event) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.prometheus
+@pytest.mark.alone
 def test_under_load_the_query_returns_what_the_metrics_port_shows(scraped_api):
     base_url, metrics_url, prometheus = scraped_api
     query = trigger_query()

@@ -14,7 +14,7 @@ from tests.load.conftest import served_predictions
 from tests.support.servers import running_api
 from tests.support.tools import free_port, require_program
 
-pytestmark = [pytest.mark.e2e, pytest.mark.jmeter]
+pytestmark = [pytest.mark.e2e, pytest.mark.jmeter, pytest.mark.xdist_group("jmeter")]
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ def test_an_app_without_ingress_says_to_deploy_first(arm, clients):
 
 
 @pytest.mark.jmeter
+@pytest.mark.xdist_group("jmeter")  # the JMeter cache in the home folder, provisioned once
 def test_a_load_test_draws_the_replicas_azure_reports_while_load_rises(arm, model_dir, tmp_path):
     """The stand-in scales the app with the load: one more replica per 200 predictions the API served."""
     require_program("java", "apt-get install default-jre-headless")

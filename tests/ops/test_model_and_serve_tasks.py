@@ -45,17 +45,31 @@ def test_lint_failure_names_the_linter(make_context):
         checks.lint(make_context(run=commands))
 
 
-def test_test_runs_pytest_and_fast_skips_end_to_end(make_context):
-    command = shlex.join([sys.executable, "-m", "pytest", "-m", "not e2e", "-x"])
+def test_test_runs_pytest_on_workers_and_fast_skips_end_to_end(make_context):
+    command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            str(checks.TEST_WORKERS),
+            "--dist",
+            "loadgroup",
+            "--no-loadscope-reorder",
+            "-m",
+            "not e2e",
+            "-x",
+        ]
+    )
     c = make_context(run={command: Result()})
     checks.test(c, fast=True, x=True)
     assert c.run.call_args.args == (command,)
 
 
-def test_test_no_image_leaves_the_built_image_tests_to_the_build_stage(make_context):
+def test_test_no_image_leaves_the_built_image_tests_to_the_build_stage_and_0_workers_is_one_process(make_context):
     command = shlex.join([sys.executable, "-m", "pytest", "-m", "not e2e and not image"])
     c = make_context(run={command: Result()})
-    checks.test(c, fast=True, no_image=True)
+    checks.test(c, fast=True, no_image=True, workers="0")
     assert c.run.call_args.args == (command,)
 
 

@@ -3,6 +3,8 @@
 import io
 import tarfile
 
+import pytest
+
 from prediris_ops.container.secretscan import Finding, ci_secret_names, needles, scan_bytes, scan_image_archive
 
 GITHUB = "jobs:\n  deploy:\n    env:\n      AZURE_CLIENT_ID: ${{ secrets.AZURE_CLIENT_ID }}\n      REGISTRY: ${{ secrets.ACR_LOGIN }}\n"
@@ -34,6 +36,25 @@ def test_credential_shapes_are_found_and_ordinary_text_is_not():
     assert scan_bytes(b"import numpy as np\nAZURE_REGION = 'francecentral'\n", "f", {}) == []
     # A TLS library holds the bare PEM header as a constant: that is no key.
     assert scan_bytes(b"\x00-----BEGIN RSA PRIVATE KEY-----\x00-----END RSA PRIVATE KEY-----\x00", "libgnutls.so", {}) == []
+
+
+@pytest.mark.parametrize(
+    ("label", "example"),
+    [
+        ("private key", b"-----BEGIN PRIVATE KEY-----\n" + b"A" * 40),
+        ("JSON web token", b"x eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlc2ln"),
+        ("GitHub token", b"t=ghp_" + b"a1" * 18),
+        ("GitHub token", b"t=ghs_" + b"a1" * 18),
+        ("GitHub token", b"t=github_pat_" + b"a_1" * 14),
+        ("GitLab token", b"t=glpat-" + b"a-1" * 7),
+        ("AWS access key", b"id=AKIAABCDEFGHIJKLMNOP\n"),
+        ("Azure storage or registry key", b"DefaultEndpointsProtocol=https;AccountKey=" + b"a+1=" * 10),
+        ("Azure storage or registry key", b"RUN docker login -u me --password s3cret x\n"),
+    ],
+)
+def test_every_credential_shape_is_found_in_a_large_file(label, example):
+    data = b"\x00" * 1_000_000 + example + b"\n" + b"\x7f" * 1_000_000
+    assert scan_bytes(data, "layer.tar:usr/lib/libbig.so", {}) == [Finding("layer.tar:usr/lib/libbig.so", label)]
 
 
 def tar_bytes(files: dict[str, bytes]) -> bytes:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # signal timing: readiness turns 503 within 2 s of SIGTERM
 
 
 def test_sigterm_turns_readiness_off_keeps_serving_for_the_delay_then_exits_0(serving):

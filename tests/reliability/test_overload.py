@@ -15,7 +15,7 @@ import pytest
 from prediris_ops.core.localapi import local_api
 from prediris_ops.load.loadgen import PREDICT_BODY, generate_load
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 SECONDS = 15
 CLIENT_TIMEOUT = 5.0

@@ -20,7 +20,7 @@ from prediris_ops.core.localapi import local_api
 from prediris_ops.load.loadgen import generate_load
 from tests.support.tools import free_port, require_program
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 CONFIG = """\
 global

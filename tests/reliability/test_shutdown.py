@@ -8,7 +8,7 @@ import pytest
 from prediris_ops.core.localapi import local_api
 from prediris_ops.load.loadgen import generate_load
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 CLIENTS = 50
 GRACE_SECONDS = 10

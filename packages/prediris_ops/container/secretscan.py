@@ -17,14 +17,39 @@ PIPELINE_FILES = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitla
 # Names that are secrets wherever they appear: referenced as `secrets.X` (GitHub), or named like one.
 _SECRET_REFERENCE = re.compile(r"secrets\.([A-Z][A-Z0-9_]*)")
 _SECRET_LIKE_NAME = re.compile(r"\b([A-Z][A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|CLIENT_ID|TENANT_ID|SUBSCRIPTION_ID|API_KEY)[A-Z0-9_]*)\b")
-TOKEN_PATTERNS = {
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A credential shape: its expression, and literals one of which every match contains.
+
+    An expression starting with `\\b` is tried at every byte position (slow over an image's hundreds of
+    MB); a literal is found at memory speed. The expression runs only on data holding one of its
+    literals: the same findings, sooner.
+    """
+
+    literals: tuple[bytes, ...]
+    pattern: re.Pattern[bytes]
+
+    def found_in(self, data: bytes) -> bool:
+        return any(literal in data for literal in self.literals) and self.pattern.search(data) is not None
+
+
+SHAPES = {
     # With its base64 body: TLS libraries hold the bare header line as a constant.
-    "private key": re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{40,}"),
-    "JSON web token": re.compile(rb"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
-    "GitHub token": re.compile(rb"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}"),
-    "GitLab token": re.compile(rb"\bglpat-[A-Za-z0-9_-]{20,}"),
-    "AWS access key": re.compile(rb"\bAKIA[0-9A-Z]{16}\b"),
-    "Azure storage or registry key": re.compile(rb"AccountKey=[A-Za-z0-9+/=]{40,}|\bdocker login\b[^\n]*(?:-p|--password)\s"),
+    "private key": Shape(
+        (b"PRIVATE KEY-----",), re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{40,}")
+    ),
+    "JSON web token": Shape((b"eyJ",), re.compile(rb"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+    "GitHub token": Shape(
+        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+        re.compile(rb"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}"),
+    ),
+    "GitLab token": Shape((b"glpat-",), re.compile(rb"\bglpat-[A-Za-z0-9_-]{20,}")),
+    "AWS access key": Shape((b"AKIA",), re.compile(rb"\bAKIA[0-9A-Z]{16}\b")),
+    "Azure storage or registry key": Shape(
+        (b"AccountKey=", b"docker login"), re.compile(rb"AccountKey=[A-Za-z0-9+/=]{40,}|\bdocker login\b[^\n]*(?:-p|--password)\s")
+    ),
 }
 # Files whose credential shapes are known to be public, with why. Only shapes: a secret's name or
 # value is never excused.
@@ -65,7 +90,7 @@ def scan_bytes(data: bytes, where: str, wanted: dict[str, bytes]) -> list[Findin
     """Return every needle and credential shape found in `data` (shapes in PUBLIC_SHAPES files excepted)."""
     findings = [Finding(where, label) for label, needle in wanted.items() if needle in data]
     if not any(fnmatch.fnmatch(where, pattern) for pattern in PUBLIC_SHAPES):
-        findings += [Finding(where, label) for label, pattern in TOKEN_PATTERNS.items() if pattern.search(data)]
+        findings += [Finding(where, label) for label, shape in SHAPES.items() if shape.found_in(data)]
     return findings
 
 

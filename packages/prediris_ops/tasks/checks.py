@@ -8,10 +8,13 @@ from invoke.exceptions import Exit
 from prediris_ops.checks.lint import LINTERS
 from prediris_ops.container import docker as dockercli
 from prediris_ops.container.provenance import TESTED_IMAGE_ENV, read_record, require_recorded_image
+from prediris_ops.core.options import number
 from prediris_ops.core.paths import ROOT
 from prediris_ops.core.processes import python_argv
 from prediris_ops.docs.site import QUIET_ENV
 from prediris_ops.tasks.exits import task
+
+TEST_WORKERS = 4
 
 
 @task
@@ -49,13 +52,18 @@ def recorded_image(c) -> str:
         "x": "Stop at the first failure.",
         "image": "Only the tests of the built image, run on the image `invoke build` recorded (no second build).",
         "no-image": "Skip the tests of the built image (CI runs them with --image on the image it pushes).",
+        "workers": f"pytest-xdist workers (default {TEST_WORKERS}: most tests wait on sockets and subprocesses; 0: one process).",
     }
 )
-def test(c, k=None, fast=False, x=False, image=False, no_image=False):
+def test(c, k=None, fast=False, x=False, image=False, no_image=False, workers=None):
     """Run the test suite with pytest (in CI, tests whose tool is missing fail instead of skipping)."""
     if image and no_image:
         raise Exit("--image and --no-image exclude each other: --image runs only the image tests", code=2)
+    workers = TEST_WORKERS if workers is None else number(workers, int, "workers")
     argv = python_argv("pytest")
+    if workers > 0:
+        # Groups keep tests sharing machine state on one worker; `alone` tests run with no other (tests/support/parallel.py).
+        argv += ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
     env = {"PYTHONUNBUFFERED": "1"}
     markers = (["not e2e"] if fast else []) + (["not image"] if no_image else [])
     if image:
