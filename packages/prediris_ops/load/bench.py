@@ -10,8 +10,8 @@ is loaded at a time. The servers are measured in alternating rounds (constant, f
 then prediris, fastapi, constant, ...: every other round in reverse), and each figure is the median
 over the rounds: a neighbour's burst of CPU then hurts one round of every server, not every round
 of one. Every point is a warm-up (not measured) followed by a measured run; the server's CPU time and
-resident memory are read (psutil) around the measured run. Ratios compare points of the same run only: absolute figures on a shared machine
-mean little, ratios measured side by side do.
+resident memory are read (psutil) around the measured run. Ratios compare points of the same run
+only: absolute figures on a shared machine mean little, ratios measured side by side do.
 
 A/B runs: each `variants` entry is prediris with other settings (e.g. `threads=4`), measured in the
 same rounds as the others, so a setting is judged against prediris's defaults and the references of
