@@ -58,14 +58,12 @@ class Service:
         metrics = self.metrics
         if metrics.feature_bins is not None:
             metrics.feature_bins.count(rows)
-        by_class = metrics.predictions_by_class
+        names = self.runtime.class_names
         if len(labels) == 1:
-            by_class[int(labels[0])].inc()
+            metrics.traffic.record_predictions(((names[int(labels[0])], 1),), 1)
         else:
             values, counts = np.unique(labels, return_counts=True)
-            for label, count in zip(values.tolist(), counts.tolist(), strict=True):
-                by_class[label].inc(count)
-        metrics.rows_per_request.observe(len(labels))
+            metrics.traffic.record_predictions(zip([names[value] for value in values.tolist()], counts.tolist(), strict=True), len(labels))
         for item in out_of_range:
             metrics.out_of_range_by_feature[item.feature].inc()
 

@@ -38,8 +38,7 @@ def test_every_metric_has_the_prefix_help_and_a_conventional_name(metrics):
 
 
 def test_labels_are_bounded_by_construction(metrics):
-    metrics.http_request("GET", "/health/live", "200").inc()
-    metrics.duration("GET", "/health/live").observe(0.001)
+    metrics.traffic.record_request("GET", "/health/live", "200", 0.001)
     labelled = families(metrics)
     assert set(labelled["prediris_http_requests"].samples[0].labels) == {"method", "route", "status"}
     assert set(labelled["prediris_http_request_duration_seconds"].samples[0].labels) - {"le"} == {"method", "route"}
@@ -52,16 +51,9 @@ def test_latency_buckets_resolve_sub_millisecond_predictions_up_to_seconds():
     assert list(LATENCY_BUCKETS) == sorted(LATENCY_BUCKETS)
 
 
-def test_cached_children_are_the_labelled_series(metrics):
-    child = metrics.http_request("POST", "/predict", "200")
-    assert child is metrics.http_request("POST", "/predict", "200")
-    child.inc(3)
-    assert metrics.registry.get_sample_value("prediris_http_requests_total", {"method": "POST", "route": "/predict", "status": "200"}) == 3
-
-
 def test_two_registries_never_share_counts():
     first, second = PredirisMetrics(CollectorRegistry()), PredirisMetrics(CollectorRegistry())
-    first.http_request("POST", "/predict", "200").inc()
+    first.traffic.record_request("POST", "/predict", "200", 0.001)
     labels = {"method": "POST", "route": "/predict", "status": "200"}
     assert first.registry.get_sample_value("prediris_http_requests_total", labels) == 1
     assert second.registry.get_sample_value("prediris_http_requests_total", labels) is None

@@ -25,7 +25,6 @@ alone and in batches.
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ TOLERANCE = 1e-10
 SAFE_SQUARE = 1e300
 # Up to this many training rows, sorting a row's distances is faster than partitioning them.
 SORT_ROWS = 2048
-# At most this many distinct one-row answers are kept (a count vector per entry).
+# At most this many one-row answers are kept (one per sequence of nearest labels).
 MAX_SHARED_ANSWERS = 4096
 # The verification's outcome per model file (its SHA-256) in this process: None (equal) or the mismatch.
 # The same bytes give the same estimator, so an app built again on that file (tests, reloads) skips it.
@@ -158,7 +157,10 @@ def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kerne
     # the gaps are the same; and with the row's squared norm below SAFE_SQUARE (and the training rows')
     # nothing can overflow, so no floating-point state needs to be set. Anything else: the general path.
     single_row_ok = float(fitted_norms.max()) < SAFE_SQUARE
-    smallest_first = np.sort if len(fitted) <= SORT_ROWS else partial(np.partition, kth=(k - 1, k))
+    sort_whole = len(fitted) <= SORT_ROWS
+    # The labels of the training rows in the smallest integer type: a row's nearest labels, in training
+    # order, are the key of its answer.
+    label_codes = labels_of_fitted.astype(np.min_scalar_type(len(classes) - 1))
 
     def kernel(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(rows) == 1 and single_row_ok:
@@ -167,26 +169,30 @@ def _certified(estimator: KNeighborsClassifier, sklearn_counts: Counts) -> Kerne
             if row_norm < SAFE_SQUARE:
                 shifted = np.dot(minus_twice_fitted, row)
                 shifted += fitted_norms
-                ordered = smallest_first(shifted)
+                ordered = shifted.copy()
+                if sort_whole:
+                    ordered.sort()
+                else:
+                    ordered.partition((k - 1, k))
                 kth = ordered.item(k - 1)
                 if ordered.item(k) - kth > row_norm * TOLERANCE + tolerance_base:
-                    return answer_of(np.dot(shifted <= kth, one_hot))
+                    nearest = shifted <= kth
+                    known = answers.get(label_codes[nearest].tobytes())
+                    return known or answer_of(nearest)
         return batch(rows)
 
-    # The answers of one row, by its label counts: few count vectors sum to k, so each is computed
-    # once (the same expression as a batch's), kept read-only, and shared.
+    # The answers of one row, by the labels of its k nearest rows (in training order): few such
+    # sequences occur, so each answer is computed once (the same expression as a batch's), kept
+    # read-only, and shared.
     answers: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
-    def answer_of(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        key = counts.tobytes()
-        known = answers.get(key)
-        if known is None:
-            known = _answer_k(counts[None, :], classes, float(k))
-            for array in known:
-                array.flags.writeable = False
-            if len(answers) < MAX_SHARED_ANSWERS:
-                answers[key] = known
-        return known
+    def answer_of(nearest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        answer = _answer_k(np.dot(nearest, one_hot)[None, :], classes, float(k))
+        for array in answer:
+            array.flags.writeable = False
+        if len(answers) < MAX_SHARED_ANSWERS:
+            answers[label_codes[nearest].tobytes()] = answer
+        return answer
 
     def batch(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
