@@ -7,6 +7,7 @@ was measured to cost throughput with the fast kernel (docs/performance.md).
 """
 
 from dataclasses import dataclass
+from operator import le
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,8 @@ class ModelRuntime:
         """Return every feature value outside the range the model saw in training."""
         if len(rows) == 1:  # the common case, without array temporaries
             row = rows[0].tolist()
+            if all(map(le, self._low_list, row)) and all(map(le, row, self._high_list)):
+                return []
             return [
                 OutOfRange(0, self.feature_names[i], value, self._low_list[i], self._high_list[i])
                 for i, value in enumerate(row)
