@@ -42,7 +42,7 @@ def observed(model_dir, tmp_path_factory):
     require_program("prometheus", "apt-get install prometheus")
     require_program("prometheus-node-exporter", "apt-get install prometheus-node-exporter")
     logs = tmp_path_factory.mktemp("observe")
-    with local_api(model_dir, logs / "api.log") as api:
+    with local_api(model_dir, logs / "api.log", settings={"shutdown_grace_seconds": 1}) as api:
         prometheus = f"http://127.0.0.1:{free_port()}"
         argv = [
             *(sys.executable, "-m", "invoke", "observe"),

@@ -29,6 +29,7 @@ def test_sigterm_turns_readiness_off_keeps_serving_for_the_delay_then_exits_0(se
         running.get("/health/live")
 
 
+@pytest.mark.alone  # signal timing: the supervisor and its worker handle SIGTERM at once
 def test_sigterm_to_every_process_at_once_still_answers_the_request_in_flight(serving):
     with serving(drain_delay_seconds=3) as running:
         held = running.hold(1, seconds=2)
