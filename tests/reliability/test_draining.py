@@ -8,10 +8,11 @@ import pytest
 
 from tests.support.polling import wait_for
 
-pytestmark = pytest.mark.e2e
+# Signal timing: readiness turns 503 within 2 s of SIGTERM; and a SIGTERM sent while the worker is still
+# starting under a loaded CPU does not reach it (readiness stayed 200 for 20 s once, beside other tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
-@pytest.mark.alone  # signal timing: readiness turns 503 within 2 s of SIGTERM, a request is served within the delay
 def test_sigterm_turns_readiness_off_keeps_serving_for_the_delay_then_exits_0(serving):
     with serving(drain_delay_seconds=3) as running:
         held = running.hold(1)
@@ -29,7 +30,6 @@ def test_sigterm_turns_readiness_off_keeps_serving_for_the_delay_then_exits_0(se
         running.get("/health/live")
 
 
-@pytest.mark.alone  # signal timing: the supervisor and its worker handle SIGTERM at once
 def test_sigterm_to_every_process_at_once_still_answers_the_request_in_flight(serving):
     with serving(drain_delay_seconds=3) as running:
         held = running.hold(1, seconds=2)
