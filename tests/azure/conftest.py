@@ -82,5 +82,5 @@ def provisioned(arm, target):
 @pytest.fixture(scope="module")
 def live_api(model_dir, tmp_path_factory):
     """The real API on a free port: the 'live URL' deploy smoke-tests."""
-    with running_api(model_dir, tmp_path_factory.mktemp("api") / "api.log") as (base_url, _process):
+    with running_api(model_dir, tmp_path_factory.mktemp("api") / "api.log", shutdown_grace_seconds=1) as (base_url, _process):
         yield base_url

@@ -42,7 +42,7 @@ def observed(model_dir, tmp_path_factory):
     require_program("prometheus", "apt-get install prometheus")
     require_program("prometheus-node-exporter", "apt-get install prometheus-node-exporter")
     logs = tmp_path_factory.mktemp("observe")
-    with local_api(model_dir, logs / "api.log") as api:
+    with local_api(model_dir, logs / "api.log", settings={"shutdown_grace_seconds": 1}) as api:
         prometheus = f"http://127.0.0.1:{free_port()}"
         argv = [
             *(sys.executable, "-m", "invoke", "observe"),
@@ -83,18 +83,24 @@ def test_invoke_observe_prints_where_to_look(observed):
     assert f"your API's traffic: {observed['prometheus']}/graph?g0.expr=" in out
 
 
+def scraped_after(prometheus: str, moment: float) -> None:
+    """Wait for a scrape of the API that started after `moment` (it has seen every request answered before)."""
+    wait_for(lambda: (scalar(prometheus, 'timestamp(up{job="prediris"})') or 0) > moment + 0.1, 30, "a scrape after the predictions")
+
+
 def test_prometheus_stores_exactly_the_predictions_sent_and_node_exporter_is_up(observed):
     prometheus, api = observed["prometheus"], observed["api"]
+    served = 'sum(prediris_http_requests_total{job="prediris", route="/predict", method="POST", status="200"})'
+    setosa = 'prediris_predictions_total{job="prediris", class_name="setosa"}'
+    scraped_after(prometheus, time.time())  # what earlier tests of the module sent is counted
+    before = (scalar(prometheus, served), scalar(prometheus, setosa) or 0)
     for _ in range(N_PREDICTIONS):
         predict(api.base_url)
-    sent_at = time.time()
-    # A scrape that started after the last answer has seen all of them.
-    wait_for(lambda: (scalar(prometheus, 'timestamp(up{job="prediris"})') or 0) > sent_at + 0.1, 30, "a scrape after the predictions")
-    stored = scalar(prometheus, 'sum(prediris_http_requests_total{job="prediris", route="/predict", method="POST", status="200"})')
-    assert stored == N_PREDICTIONS
-    # The error statuses are pre-initialised at 0: nothing but the N successes was recorded.
+    scraped_after(prometheus, time.time())
+    assert scalar(prometheus, served) == before[0] + N_PREDICTIONS
+    # The error statuses are pre-initialised at 0: nothing but successes was recorded.
     assert scalar(prometheus, 'sum(prediris_http_requests_total{job="prediris", route="/predict", status!="200"})') == 0
-    assert scalar(prometheus, 'prediris_predictions_total{job="prediris", class_name="setosa"}') == N_PREDICTIONS
+    assert scalar(prometheus, setosa) == before[1] + N_PREDICTIONS
     assert scalar(prometheus, 'up{job="prediris"}') == 1
     assert scalar(prometheus, 'up{job="node"}') == 1
     assert scalar(prometheus, 'count(node_cpu_seconds_total{job="node", mode="idle"})') >= 1
@@ -135,6 +141,7 @@ def test_every_rule_and_dashboard_expression_evaluates_on_the_live_prometheus(ob
 
 def test_prometheus_evaluates_every_rule_without_error_and_records_the_traffic(observed):
     prometheus = observed["prometheus"]
+    predict(observed["api"].base_url)  # the traffic to record
     expected = {name.split(": ", 1)[1] for name, _ in rule_expressions()}
 
     def evaluated_rules():

@@ -25,7 +25,7 @@ from tests.support.tools import free_port, require_program
 # Large batches keep each request inside the app for a while, so scrapes catch some in flight.
 BATCH = json.dumps({"X": [[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]] * 400}).encode()
 CLIENTS = 12
-LOAD_SECONDS = 12
+LOAD_SECONDS = 8
 
 
 def test_promtool_accepts_the_query(tmp_path):
@@ -50,7 +50,8 @@ def test_promtool_would_catch_a_broken_query(tmp_path):
 @pytest.fixture(scope="module")
 def scraped_api(model_dir, tmp_path_factory):
     """The real API with /metrics on its own port, and the real Prometheus scraping that port every second
-    as job="prediris" (as the PodMonitor, and `invoke observe` with api.metrics_port, do)."""
+    as job="prediris" (as the PodMonitor, and `invoke observe` with api.metrics_port, do), once it has
+    scraped it (Prometheus lists its targets a few seconds after it is ready)."""
     programs = (
         require_program("prometheus", "apt-get install prometheus"),
         require_program("prometheus-node-exporter", "apt-get install prometheus-node-exporter"),
@@ -69,7 +70,14 @@ def scraped_api(model_dir, tmp_path_factory):
         )
         state = stack.start_native(options, programs, 60)
         try:
-            yield api.base_url, f"http://127.0.0.1:{metrics_port}", options.prometheus_url
+            metrics_url = f"http://127.0.0.1:{metrics_port}"
+
+            def scraped() -> bool:
+                targets = prometheus_api.active_targets(options.prometheus_url)
+                return any(item["scrapeUrl"].startswith(metrics_url + "/") and item["health"] == "up" for item in targets)
+
+            wait_for(scraped, 30, "Prometheus's first scrape of the metrics port")
+            yield api.base_url, metrics_url, options.prometheus_url
         finally:
             stack.stop_native(state)
 

@@ -50,7 +50,10 @@ def drift_stack(model_dir, tmp_path_factory):
     rules = folder / "drift.yml"
     rules.write_text(rulefiles.drift_rules_text(window="2m", for_="0s"))
     with ExitStack() as stack_:
-        apis = {job: stack_.enter_context(local_api(model_dir, folder / f"{job}.log", name=job)) for job in JOBS}
+        apis = {
+            job: stack_.enter_context(local_api(model_dir, folder / f"{job}.log", name=job, settings={"shutdown_grace_seconds": 1}))
+            for job in JOBS
+        }
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(rules)],

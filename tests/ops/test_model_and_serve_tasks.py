@@ -1,6 +1,9 @@
-"""`invoke train`, `invoke up`, `invoke smoke`, `invoke lint`, `invoke test`: their exact commands."""
+"""`invoke train`, `invoke up`, `invoke smoke`, `invoke lint`, `invoke test`: what they run and report."""
 
+import itertools
+import os
 import shlex
+import subprocess
 import sys
 
 import pytest
@@ -45,32 +48,75 @@ def test_lint_failure_names_the_linter(make_context):
         checks.lint(make_context(run=commands))
 
 
-def test_test_runs_pytest_on_workers_and_fast_skips_end_to_end(make_context):
-    command = shlex.join(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-n",
-            str(checks.TEST_WORKERS),
-            "--dist",
-            "loadgroup",
-            "--no-loadscope-reorder",
-            "-m",
-            "not e2e",
-            "-x",
-        ]
-    )
-    c = make_context(run={command: Result()})
-    checks.test(c, fast=True, x=True)
-    assert c.run.call_args.args == (command,)
+# A suite of four tests, each writing down where it ran (an xdist worker or the one process) and failing
+# unless it is the plain one; run by the real `invoke test` in its folder.
+TINY_SUITE = """
+import os
+from pathlib import Path
+
+import pytest
 
 
-def test_test_no_image_leaves_the_built_image_tests_to_the_build_stage_and_0_workers_is_one_process(make_context):
-    command = shlex.join([sys.executable, "-m", "pytest", "-m", "not e2e and not image"])
-    c = make_context(run={command: Result()})
-    checks.test(c, fast=True, no_image=True, workers="0")
-    assert c.run.call_args.args == (command,)
+def ran(name):
+    (Path(os.environ["RAN_DIR"]) / name).write_text(os.environ.get("PYTEST_XDIST_WORKER", "one process"))
+
+
+def test_plain():
+    ran("plain")
+
+
+@pytest.mark.e2e
+def test_end_to_end():
+    ran("end_to_end")
+    assert False
+
+
+@pytest.mark.image
+def test_image():
+    ran("image")
+    assert False
+
+
+def test_other():
+    ran("other")
+    assert False
+"""
+
+
+@pytest.fixture
+def tiny_suite(tmp_path):
+    """Return run(*options): the real `invoke test` with those options on TINY_SUITE, in its folder;
+    return ({test: where it ran}, the finished command). That pytest loads no plugin but xdist (the
+    installed ones take seconds to import)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    e2e\n    image\n")
+    (tmp_path / "test_tiny.py").write_text(TINY_SUITE)
+    outer = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS")
+    env = {name: value for name, value in os.environ.items() if name not in outer}
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_ADDOPTS="-p xdist -p no:cacheprovider")
+    runs = itertools.count()
+
+    def run(*options: str) -> tuple[dict[str, str], subprocess.CompletedProcess]:
+        ran = tmp_path / f"ran{next(runs)}"
+        ran.mkdir()
+        argv = [sys.executable, "-m", "invoke", "--search-root", str(ROOT), "test", *options]
+        finished = subprocess.run(argv, cwd=tmp_path, env={**env, "RAN_DIR": str(ran)}, capture_output=True, text=True, timeout=120)
+        return {path.name: path.read_text() for path in ran.iterdir()}, finished
+
+    return run
+
+
+def test_test_runs_the_selection_on_workers_without_end_to_end_and_image_tests(tiny_suite):
+    ran, finished = tiny_suite("-k", "not other", "--fast", "--no-image", "--workers", "2")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert list(ran) == ["plain"]
+    assert ran["plain"] in {"gw0", "gw1"}
+
+
+def test_a_failing_test_fails_the_task_with_one_line_and_x_stops_at_it_in_one_process(tiny_suite):
+    ran, finished = tiny_suite("-x", "--workers", "0")
+    assert finished.returncode == 1
+    assert finished.stderr.strip().startswith("tests failed (pytest exit status 1)"), finished.stderr
+    assert ran == {"plain": "one process", "end_to_end": "one process"}
 
 
 def test_test_image_needs_the_record_of_a_build(make_context, tmp_path):

@@ -6,7 +6,11 @@ import time
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # signal timing: readiness turns 503 within 2 s of SIGTERM
+from tests.support.polling import wait_for
+
+# Signal timing: readiness turns 503 within 2 s of SIGTERM; and a SIGTERM sent while the worker is still
+# starting under a loaded CPU does not reach it (readiness stayed 200 for 20 s once, beside other tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_sigterm_turns_readiness_off_keeps_serving_for_the_delay_then_exits_0(serving):
@@ -37,8 +41,7 @@ def test_sigterm_to_every_process_at_once_still_answers_the_request_in_flight(se
 def test_a_second_signal_skips_the_rest_of_the_delay(serving):
     with serving(drain_delay_seconds=60) as running:
         running.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        assert running.get("/health/ready")[0] == 503
+        wait_for(lambda: running.get("/health/ready")[0] == 503, 20, "readiness to turn 503 after the first SIGTERM")
         running.process.send_signal(signal.SIGTERM)
         assert running.process.wait(20) == 0, "the second signal did not stop the server before the 60 s delay"
 

@@ -126,7 +126,8 @@ RAW_REQUESTS = st.tuples(
 
 @pytest.mark.e2e
 def test_the_real_server_answers_arbitrary_bytes_without_a_5xx_and_stays_up(serving):
-    with serving(header_timeout_seconds=2) as running:
+    # A connection left incomplete would hold the worker at the stop for the default 10 s grace.
+    with serving(header_timeout_seconds=2, shutdown_grace_seconds=1) as running:
 
         @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
         @given(payload=RAW_REQUESTS)

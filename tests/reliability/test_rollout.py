@@ -88,9 +88,9 @@ def start_replica(stack: contextlib.ExitStack, model_dir, folder, port: int, nam
     return stack.enter_context(local_api(model_dir, folder / f"{name}.log", port=port, settings=settings, name=name))
 
 
-def replace_under_load(haproxy, model_dir, tmp_path, stop_replica):
-    """Run 20 clients through HAProxy while each replica in turn is stopped by `stop_replica` and replaced;
-    return (the clients' LoadResult, the exit statuses of the stopped replicas)."""
+def replace_under_load(haproxy, model_dir, tmp_path, stop_replica, replaced=2):
+    """Run 20 clients through HAProxy while each of the first `replaced` replicas in turn is stopped by
+    `stop_replica` and replaced; return (the clients' LoadResult, the exit statuses of the stopped replicas)."""
     ports = [free_port(), free_port()]
     exits = []
     with contextlib.ExitStack() as stack:
@@ -100,7 +100,7 @@ def replace_under_load(haproxy, model_dir, tmp_path, stop_replica):
         balancer.wait_up({"replica0", "replica1"})
 
         def roll() -> None:
-            for index, port in enumerate(ports):
+            for index, port in enumerate(ports[:replaced]):
                 exits.append(stop_replica(replicas[index].process))
                 replicas[index] = start_replica(stack, model_dir, tmp_path, port, f"replica{index}-new")
                 balancer.wait_up({"replica0", "replica1"})
@@ -130,10 +130,10 @@ def test_replacing_both_replicas_with_sigterm_loses_no_request(haproxy, model_di
     assert set(result.statuses) == {200} and result.replies > 1000
 
 
-def test_killing_the_replicas_instead_fails_requests_so_the_test_above_can_fail(haproxy, model_dir, tmp_path):
-    result, exits = replace_under_load(haproxy, model_dir, tmp_path, kill)
+def test_killing_a_replica_instead_fails_requests_so_the_test_above_can_fail(haproxy, model_dir, tmp_path):
+    result, exits = replace_under_load(haproxy, model_dir, tmp_path, kill, replaced=1)
     print(f"\nreplacement by SIGKILL through HAProxy, retries off: {result.summary()}")
-    assert exits == [-signal.SIGKILL, -signal.SIGKILL]
+    assert exits == [-signal.SIGKILL]
     assert sum(result.failures.values()) + sum(count for status, count in result.statuses.items() if status != 200) > 0
 
 

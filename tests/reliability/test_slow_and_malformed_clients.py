@@ -74,7 +74,7 @@ def test_a_client_sending_its_body_slowly_holds_only_its_own_request(serving):
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_header_timeout(serving):
-    with serving(header_timeout_seconds=TIMEOUT) as running:
+    with serving(header_timeout_seconds=TIMEOUT, shutdown_grace_seconds=1) as running:
         reply, closed = running.exchange(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n", timeout=TIMEOUT * 4)
         assert reply.startswith(b"HTTP/1.1 200") and closed, "the idle connection was still open after 4x the timeout"
 

@@ -86,8 +86,10 @@ def group(config: pytest.Config, items: list[pytest.Item]) -> None:
     (run back to back: the other workers wait once, not once per test); every other test without a
     group of its own is in its module's: a module's tests run in order on one worker, as in a serial
     run, and its module fixtures start once. Order: "alone" first (nothing runs yet, nothing to wait
-    for), then "docker" (the longest chain: the image build, then every test of the image), then the
-    groups with end-to-end tests, then the rest, which fills the end.
+    for), its `alone` tests before its other ones (the room is held exclusively once, from the first
+    `alone` test to the last: no test of another worker starts in between, to be waited for), then
+    "docker" (the longest chain: the image build, then every test of the image), then the groups with
+    end-to-end tests, then the rest, which fills the end.
     """
     alone_modules = {item.nodeid.split("::", 1)[0] for item in items if is_alone(item)}
     groups = {}
@@ -103,8 +105,14 @@ def group(config: pytest.Config, items: list[pytest.Item]) -> None:
         groups[item] = name
     if hasattr(config, "workerinput"):
         end_to_end = {groups[item] for item in items if item.get_closest_marker("e2e")}
-        rank = {ALONE: 0, "docker": 1}
-        items.sort(key=lambda item: rank.get(groups[item], 2 if groups[item] in end_to_end else 3))
+        rank = {ALONE: 1, "docker": 2}
+
+        def order(item: pytest.Item) -> int:
+            if groups[item] == ALONE and is_alone(item):
+                return 0
+            return rank.get(groups[item], 3 if groups[item] in end_to_end else 4)
+
+        items.sort(key=order)
 
 
 def is_alone(item: pytest.Item | None) -> bool:
