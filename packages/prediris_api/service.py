@@ -60,7 +60,7 @@ class Service:
             metrics.feature_bins.count(rows)
         names = self.runtime.class_names
         if len(labels) == 1:
-            metrics.traffic.record_prediction(names[int(labels[0])])
+            metrics.traffic.record_predictions(((names[int(labels[0])], 1),), 1)
         else:
             values, counts = np.unique(labels, return_counts=True)
             metrics.traffic.record_predictions(zip([names[value] for value in values.tolist()], counts.tolist(), strict=True), len(labels))

@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 Labels = tuple[str, ...]
-# A histogram entry: the count of each bucket (value <= bound), then +Inf's own, then the sum.
+# A histogram entry (`_entry`): the count of each bucket (value <= bound), then +Inf's own, then the sum.
 Entry = list[float]
 
 
@@ -39,10 +39,10 @@ class _Tally:
 
     __slots__ = ("classes", "requests", "rows")
 
-    def __init__(self, row_width: int) -> None:
+    def __init__(self, row_bounds: Sequence[float]) -> None:
         self.requests: dict[Labels, Entry] = {}  # (method, route, status) -> duration histogram entry
         self.classes: dict[str, int] = {}  # class name -> rows predicted
-        self.rows: Entry = [0.0] * row_width  # rows per prediction request
+        self.rows: Entry = _entry(row_bounds)  # rows per prediction request
 
 
 class RequestTallies(Collector):
@@ -53,7 +53,6 @@ class RequestTallies(Collector):
         self.families = (requests, duration, predictions, rows)
         self._duration_bounds = duration.buckets
         self._row_bounds = rows.buckets
-        self._one_row_bucket = bisect_left(rows.buckets, 1)
         self._tallies: dict[int, _Tally] = {}
         self._lock = threading.Lock()
         self._prepared_requests: dict[Labels, None] = {}
@@ -66,14 +65,14 @@ class RequestTallies(Collector):
 
     def _tally(self) -> _Tally:
         with self._lock:
-            return self._tallies.setdefault(get_ident(), _Tally(len(self._row_bounds) + 2))
+            return self._tallies.setdefault(get_ident(), _Tally(self._row_bounds))
 
     def record_request(self, method: str, route: str, status: str, seconds: float) -> None:
         """Count an answered request and its duration."""
         tally = self._tallies.get(get_ident()) or self._tally()
         entry = tally.requests.get((method, route, status))
         if entry is None:
-            entry = tally.requests[(method, route, status)] = [0.0] * (len(self._duration_bounds) + 2)
+            entry = tally.requests[(method, route, status)] = _entry(self._duration_bounds)
         entry[bisect_left(self._duration_bounds, seconds)] += 1
         entry[-1] += seconds
 
@@ -96,41 +95,36 @@ class RequestTallies(Collector):
             HistogramMetricFamily(rows.name, rows.documentation),
         )
 
-    def record_prediction(self, class_name: str) -> None:
-        """`record_predictions(((class_name, 1),), 1)`: the common one-row request, in fewer steps."""
-        tally = self._tallies.get(get_ident()) or self._tally()
-        classes = tally.classes
-        classes[class_name] = classes.get(class_name, 0) + 1
-        entry = tally.rows
-        entry[self._one_row_bucket] += 1
-        entry[-1] += 1
-
     def describe(self) -> Iterable[Metric]:
         return self._empty()
 
     def collect(self) -> Iterator[Metric]:
         requests_family, durations_family, predictions_family, rows_family = self._empty()
         tallies = list(self._tallies.values())
-        width = len(self._duration_bounds) + 2
-        by_status = {labels: [0.0] * width for labels in self._prepared_requests}
+        by_status = {labels: _entry(self._duration_bounds) for labels in self._prepared_requests}
         classes = dict.fromkeys(self._prepared_classes, 0)
-        rows = [0.0] * (len(self._row_bounds) + 2)
+        rows = _entry(self._row_bounds)
         for tally in tallies:
             for labels, entry in dict(tally.requests).items():
-                _add(by_status.setdefault(labels, [0.0] * width), entry)
+                _add(by_status.setdefault(labels, _entry(self._duration_bounds)), entry)
             for name, count in dict(tally.classes).items():
                 classes[name] = classes.get(name, 0) + count
             _add(rows, tally.rows)
         by_route: dict[Labels, Entry] = {}
         for (method, route, status), entry in by_status.items():
             requests_family.add_metric((method, route, status), sum(entry[:-1]))
-            _add(by_route.setdefault((method, route), [0.0] * width), entry)
+            _add(by_route.setdefault((method, route), _entry(self._duration_bounds)), entry)
         for labels, entry in by_route.items():
             _add_histogram(durations_family, labels, self._duration_bounds, entry)
         for name, count in classes.items():
             predictions_family.add_metric((name,), count)
         _add_histogram(rows_family, (), self._row_bounds, rows)
         yield from (requests_family, durations_family, predictions_family, rows_family)
+
+
+def _entry(bounds: Sequence[float]) -> Entry:
+    """An empty histogram entry for these bucket bounds."""
+    return [0.0] * (len(bounds) + 2)
 
 
 def _add(total: Entry, entry: Sequence[float]) -> None:

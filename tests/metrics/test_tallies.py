@@ -49,9 +49,6 @@ def test_the_exposition_is_the_clients_own_for_the_same_traffic():
             predictions.labels(name).inc(count)
         rows.observe(index + 1)
         tallied.record_predictions(counts.items(), index + 1)
-        predictions.labels("setosa").inc()
-        rows.observe(1)
-        tallied.record_prediction("setosa")
     assert exposition(tallied) == generate_latest(registry).decode()
 
 
@@ -76,7 +73,6 @@ def test_counts_from_many_threads_at_once_are_all_kept():
         for _ in range(5000):
             tallied.record_request("POST", "/a", "200", 0.25)  # exact in binary: the sum is exact
             tallied.record_predictions((("setosa", 1),), 1)
-            tallied.record_prediction("setosa")
 
     threads = [threading.Thread(target=count) for _ in range(8)]
     for thread in threads:
@@ -89,8 +85,8 @@ def test_counts_from_many_threads_at_once_are_all_kept():
         'demo_duration_seconds_bucket{le="0.1",method="POST",route="/a"} 0.0',
         'demo_duration_seconds_bucket{le="1.0",method="POST",route="/a"} 40000.0',
         'demo_duration_seconds_sum{method="POST",route="/a"} 10000.0',
-        'demo_predictions_total{class_name="setosa"} 80000.0',
-        "demo_rows_count 80000.0",
+        'demo_predictions_total{class_name="setosa"} 40000.0',
+        "demo_rows_count 40000.0",
     } <= samples(tallied)
 
 

@@ -241,9 +241,10 @@ class ServiceLayer:
 
     def _record(self, method: str, route: str, path: str, status: str, started: float, environ: Environ, size: int | None) -> None:
         seconds = perf_counter() - started
-        self.metrics.traffic.record_request(method_label(method), route, status[:3], seconds)
+        code = status[:3]
+        self.metrics.traffic.record_request(method_label(method), route, code, seconds)
         if self.access_log:
-            accesslog.log_request(method, path, int(status[:3]), seconds, size, environ.get("REMOTE_ADDR"))
+            accesslog.log_request(method, path, int(code), seconds, size, environ.get("REMOTE_ADDR"))
 
 
 def problem_counter(metrics: PredirisMetrics) -> Callable[[Problem], None]:
